@@ -1,0 +1,16 @@
+/// The journal's schema migrations, in order: the `.sql` files of this folder, embedded at build time.
+///
+/// The files are the single source of truth of the schema. They are never edited once released;
+/// a new migration is a new `NNNN_name.sql` file added here.
+package enum JournalMigrations {
+    /// One migration: its identifier (the file name without `.sql`) and its SQL text.
+    package struct Migration: Sendable {
+        package let identifier: String
+        package let sql: String
+    }
+
+    /// Every migration this binary knows, oldest first.
+    package static let all: [Migration] = [
+        Migration(identifier: "0001_journal", sql: String(decoding: PackageResources._001_journal_sql, as: UTF8.self)),
+    ]
+}

@@ -1,0 +1,156 @@
+import Foundation
+
+/// Supplies the access token the journaled client sends as `Authorization: Bearer …`.
+///
+/// Tokens live in memory only: the journal records `Bearer <redacted>`, never a token.
+public protocol CredentialProvider: Sendable {
+    /// A valid access token, refreshed first if it is about to expire.
+    ///
+    /// - Throws: ``CredentialError`` when no token can be had.
+    func accessToken() async throws -> String
+
+    /// Forgets a token the server refused (a 401), so the next ``accessToken()`` fetches a new one.
+    func invalidate(_ token: String) async
+}
+
+/// Why an access token could not be obtained.
+public struct CredentialError: Error, Sendable, CustomStringConvertible {
+    /// The token exchange got no response.
+    public var transportError: TransportError?
+    /// The HTTP status of the token exchange, when it answered.
+    public var status: Int?
+    /// The decoded error body of the token exchange, when it answered with an error.
+    public var body: ErrorBody?
+    /// Any `Retry-After` the token exchange asked for, verbatim.
+    public var retryAfter: String?
+
+    /// Creates a credential error.
+    public init(transportError: TransportError? = nil, status: Int? = nil, body: ErrorBody? = nil, retryAfter: String? = nil) {
+        self.transportError = transportError
+        self.status = status
+        self.body = body
+        self.retryAfter = retryAfter
+    }
+
+    public var description: String {
+        if let transportError { return "token exchange failed (\(transportError))" }
+        let detail = body?.message.map { ": \($0)" } ?? ""
+        return "token exchange failed with HTTP \(status ?? 0)\(detail)"
+    }
+
+    /// Whether trying again later may succeed: an outage, not a refused refresh token.
+    public var isRetryable: Bool {
+        if let transportError { return transportError.isRetryableByDefault }
+        return status.map { StatusCode($0).disposition == .retryable } ?? false
+    }
+}
+
+/// Exchanges a Picus refresh token for access tokens, as `POST /v1/auth/token` documents, and
+/// refreshes them ahead of expiry.
+///
+/// Concurrent callers share one exchange. `expire_at` is read in milliseconds or seconds (a value
+/// above 10^12 is milliseconds). The exchange itself is never journaled: its body carries the
+/// refresh token and its answer the access token.
+///
+/// ```swift
+/// let credentials = RefreshTokenCredentials(refreshToken: token, baseURL: URL(string: "https://api.picussecurity.com")!)
+/// let client = JournaledClient(journal: journal, baseURL: baseURL, credentials: credentials)
+/// ```
+public actor RefreshTokenCredentials: CredentialProvider {
+    private let refreshToken: String
+    private let tokenURL: URL
+    private let transport: any HTTPTransport
+    private let refreshMargin: Duration
+    private let timeout: Duration
+    private let now: @Sendable () -> Date
+    private var current: (token: String, expiresAt: Date)?
+    private var exchange: Task<(token: String, expiresAt: Date), any Error>?
+
+    /// How many token exchanges this provider has made.
+    public private(set) var exchangeCount = 0
+
+    /// Creates a provider.
+    ///
+    /// - Parameters:
+    ///   - refreshToken: The refresh token a person generated in the Picus console.
+    ///   - baseURL: The API's base URL.
+    ///   - transport: How to reach it.
+    ///   - refreshMargin: How long before expiry a token counts as expired.
+    ///   - timeout: How long the exchange may take.
+    ///   - now: The clock; tests pass their own.
+    public init(
+        refreshToken: String, baseURL: URL, transport: any HTTPTransport = URLSessionTransport(),
+        refreshMargin: Duration = .seconds(120), timeout: Duration = .seconds(30),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.refreshToken = refreshToken
+        self.tokenURL = baseURL.appendingPathComponent("v1/auth/token")
+        self.transport = transport
+        self.refreshMargin = refreshMargin
+        self.timeout = timeout
+        self.now = now
+    }
+
+    public func accessToken() async throws -> String {
+        if let current, current.expiresAt.addingTimeInterval(-refreshMargin.timeInterval) > now() {
+            return current.token
+        }
+        if let exchange {
+            return try await exchange.value.token
+        }
+        let task = Task { [refreshToken, tokenURL, transport, timeout, now] in
+            try await Self.exchange(refreshToken: refreshToken, at: tokenURL, transport: transport, timeout: timeout, now: now)
+        }
+        exchange = task
+        exchangeCount += 1
+        defer { exchange = nil }
+        let fresh = try await task.value
+        current = fresh
+        return fresh.token
+    }
+
+    public func invalidate(_ token: String) {
+        if current?.token == token { current = nil }
+    }
+
+    private static func exchange(
+        refreshToken: String, at url: URL, transport: any HTTPTransport, timeout: Duration,
+        now: @Sendable () -> Date
+    ) async throws -> (token: String, expiresAt: Date) {
+        let body = try JSONEncoder().encode(["refresh_token": refreshToken])
+        let request = HTTPRequest(method: "POST", url: url,
+                                  headers: ["Content-Type": "application/json", "Accept": "application/json"],
+                                  body: body, timeout: timeout)
+        let response: HTTPResponse
+        do {
+            response = try await transport.send(request)
+        } catch let error as TransportError {
+            throw CredentialError(transportError: error)
+        } catch {
+            throw CredentialError(transportError: TransportError(.other, String(describing: error)))
+        }
+        guard (200..<300).contains(response.status) else {
+            throw CredentialError(status: response.status,
+                                  body: ErrorBody.decode(response.body, contentType: response[header: "content-type"]),
+                                  retryAfter: response[header: "retry-after"])
+        }
+        guard case .object(let fields)? = JSONValue(parsing: response.body),
+            case .string(let token)? = fields["token"], !token.isEmpty
+        else {
+            throw CredentialError(status: response.status, body: ErrorBody(message: "the token exchange answered without a token", kind: .text))
+        }
+        return (token, expiry(of: fields["expire_at"], now: now()))
+    }
+
+    /// `expire_at` in milliseconds or seconds; a missing value means the documented two hours.
+    static func expiry(of value: JSONValue?, now: Date) -> Date {
+        let number: Double? = switch value {
+        case .integer(let integer)?: Double(integer)
+        case .number(let double)?: double
+        case .string(let text)?: Double(text)
+        default: nil
+        }
+        guard let number, number > 0 else { return now.addingTimeInterval(2 * 3600) }
+        return Date(timeIntervalSince1970: number > 1e12 ? number / 1000 : number)
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+
+/// Decides what happens to an entry after an attempt: done, failed for good, replayed later, or expired.
+///
+/// Pure: it reads the attempt, the entry's age and attempt count, and a clock and a random source
+/// the caller passes, so tests control both.
+///
+/// Defaults: 408, 429, 503, 504 and transport failures (offline, refused, reset, timed out, DNS)
+/// are retried with exponential backoff and full jitter (base 1 s, cap 10 min); `Retry-After`
+/// (delta seconds or HTTP-date) and, on a 429, `X-Ratelimit-Reset` set the earliest time; after 10
+/// attempts or 7 days the entry expires. `POST /v1/auth/token` and `POST /v1/auth/refresh` are
+/// never replayed.
+public struct RetryPolicy: Sendable {
+    /// A method and path the policy treats specially.
+    public struct Endpoint: Hashable, Sendable {
+        /// The HTTP method, upper case.
+        public var method: String
+        /// The path, without query string.
+        public var path: String
+
+        /// Creates an endpoint.
+        public init(_ method: String, _ path: String) {
+            self.method = method.uppercased()
+            self.path = path
+        }
+    }
+
+    /// What to do with an entry after an attempt.
+    public enum Decision: Sendable, Hashable {
+        /// It succeeded.
+        case succeed
+        /// It failed for good.
+        case fail
+        /// Replay it at this time.
+        case retry(at: Date)
+        /// Its retry budget or age is spent.
+        case expire
+    }
+
+    /// Statuses that queue the entry for replay. 500 is not among them unless you add it.
+    public var retryableStatuses: Set<Int> = [408, 429, 503, 504]
+    /// Whether transport failures of a retryable kind queue the entry.
+    public var retriesTransportFailures = true
+    /// The first backoff's upper bound.
+    public var baseDelay: Duration = .seconds(1)
+    /// The largest backoff.
+    public var maximumDelay: Duration = .seconds(600)
+    /// The longest wait a server's `Retry-After` or `X-Ratelimit-Reset` can impose; a longer ask is clamped.
+    public var longestWait: Duration = .seconds(86_400)
+    /// After this many attempts the entry expires.
+    public var maximumAttempts = 10
+    /// After this age the entry expires.
+    public var maximumAge: Duration = .seconds(7 * 86_400)
+    /// Endpoints never replayed: a retryable outcome fails them instead.
+    public var neverReplayed: Set<Endpoint> = [Endpoint("POST", "/v1/auth/token"), Endpoint("POST", "/v1/auth/refresh")]
+
+    /// The default policy.
+    public init() {}
+
+    /// Whether the policy may ever replay a request to this endpoint.
+    public func isReplayable(method: String, path: String) -> Bool {
+        !neverReplayed.contains(Endpoint(method, path))
+    }
+
+    /// Whether a response with this status queues its entry.
+    public func isRetryable(status: Int) -> Bool {
+        retryableStatuses.contains(status)
+    }
+
+    /// The decision after an HTTP response.
+    ///
+    /// - Parameters:
+    ///   - status: The response's status.
+    ///   - headers: Its headers, names in lower case.
+    ///   - attemptNumber: The number of the attempt just made (1 for the first).
+    ///   - method: The entry's method.
+    ///   - path: The entry's path.
+    ///   - createdAt: When the entry was written.
+    ///   - now: The current time.
+    ///   - random: A number in 0..<1, for the jitter.
+    public func decision(
+        forStatus status: Int, headers: [String: String], attemptNumber: Int, method: String, path: String,
+        createdAt: Date, now: Date, random: Double = Double.random(in: 0..<1)
+    ) -> Decision {
+        if (200..<300).contains(status) { return .succeed }
+        guard isRetryable(status: status), isReplayable(method: method, path: path) else { return .fail }
+        return retryDecision(attemptNumber: attemptNumber, createdAt: createdAt, now: now,
+                             serverAsked: earliestRetry(status: status, headers: headers, now: now), random: random)
+    }
+
+    /// The decision after a transport failure.
+    public func decision(
+        for error: TransportError, attemptNumber: Int, method: String, path: String, createdAt: Date, now: Date,
+        random: Double = Double.random(in: 0..<1)
+    ) -> Decision {
+        guard retriesTransportFailures, error.isRetryableByDefault, isReplayable(method: method, path: path) else {
+            return .fail
+        }
+        return retryDecision(attemptNumber: attemptNumber, createdAt: createdAt, now: now, serverAsked: nil, random: random)
+    }
+
+    /// Retry at the later of the jittered backoff and the server's ask, or expire.
+    public func retryDecision(attemptNumber: Int, createdAt: Date, now: Date, serverAsked: Date?, random: Double) -> Decision {
+        if attemptNumber >= maximumAttempts { return .expire }
+        if now.timeIntervalSince(createdAt) >= maximumAge.timeInterval { return .expire }
+        var at = now.addingTimeInterval(backoff(afterAttempt: attemptNumber, random: random).timeInterval)
+        if let serverAsked, serverAsked > at { at = serverAsked }
+        return .retry(at: at)
+    }
+
+    /// Full jitter: a uniform wait between zero and `min(maximumDelay, baseDelay × 2^(attempt−1))`.
+    public func backoff(afterAttempt attemptNumber: Int, random: Double) -> Duration {
+        let exponent = Double(max(0, min(attemptNumber - 1, 40)))
+        let ceiling = min(maximumDelay.timeInterval, baseDelay.timeInterval * pow(2, exponent))
+        return .milliseconds(Int64((ceiling * min(max(random, 0), 1) * 1000).rounded()))
+    }
+
+    /// The earliest time the server allows a retry: `Retry-After` in either form, else on a 429
+    /// `X-Ratelimit-Reset`; clamped to `longestWait`. Nil when the server said nothing.
+    public func earliestRetry(status: Int, headers: [String: String], now: Date) -> Date? {
+        var asked = headers["retry-after"].flatMap { Self.retryAfterDate($0, now: now) }
+        if asked == nil, status == 429, let reset = headers["x-ratelimit-reset"].flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }) {
+            asked = Date(timeIntervalSince1970: reset > 1e12 ? reset / 1000 : reset)
+        }
+        guard let asked else { return nil }
+        return min(asked, now.addingTimeInterval(longestWait.timeInterval))
+    }
+
+    /// Parses `Retry-After`: delta seconds or an HTTP-date (RFC 9110 §10.2.3).
+    public static func retryAfterDate(_ value: String, now: Date) -> Date? {
+        let value = value.trimmingCharacters(in: .whitespaces)
+        if let seconds = Double(value), seconds >= 0 { return now.addingTimeInterval(seconds) }
+        return HTTPDate.parse(value)
+    }
+}
+
+/// HTTP-dates as RFC 9110 defines them: IMF-fixdate, and the obsolete RFC 850 and asctime forms.
+package enum HTTPDate {
+    package static func parse(_ text: String) -> Date? {
+        for format in ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"] {
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "GMT")
+            formatter.dateFormat = format
+            if let date = formatter.date(from: text) { return date }
+        }
+        return nil
+    }
+
+    package static func string(from date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter.string(from: date)
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import GRDB
+
+/// One logical request in the journal, with where it stands.
+public struct Entry: Sendable, Hashable, Identifiable {
+    /// The journal's id: what the CLI shows and takes.
+    public var id: Int64
+    /// Sent as the `Idempotency-Key` header on every attempt.
+    public var uuid: UUID
+    /// When the entry was written.
+    public var createdAt: Date
+    /// When the entry last changed.
+    public var updatedAt: Date
+    /// The HTTP method.
+    public var method: String
+    /// The path, without the query string.
+    public var path: String
+    /// The query string without its `?`, or nil.
+    public var query: String?
+    /// The request headers as journaled: redacted, never a token.
+    public var requestHeaders: [String: String]
+    /// The request body, kept for replay.
+    public var requestBody: Data?
+    /// Where the entry stands.
+    public var state: EntryState
+    /// How many attempts have been recorded.
+    public var attemptCount: Int
+    /// The HTTP status of the last attempt, nil when it got no response or none was made.
+    public var lastStatus: Int?
+    /// Why the last attempt got no response, if it did not.
+    public var lastTransportError: TransportError.Kind?
+    /// The decoded error message of the last attempt.
+    public var lastErrorMessage: String?
+    /// The Picus `error_code` of the last attempt.
+    public var lastErrorCode: String?
+    /// The `errors` field of the last attempt's decoded error body.
+    public var lastErrors: JSONValue?
+    /// When a queued entry falls due for replay.
+    public var nextAttemptAt: Date?
+    /// Who holds the lease of an in-flight entry.
+    public var leaseOwner: String?
+    /// When that lease runs out.
+    public var leaseExpiresAt: Date?
+
+    /// The last attempt's decoded error, nil when it succeeded or left no message.
+    public var lastError: (message: String?, errorCode: String?, errors: JSONValue?)? {
+        guard lastErrorMessage != nil || lastErrorCode != nil || lastErrors != nil else { return nil }
+        return (lastErrorMessage, lastErrorCode, lastErrors)
+    }
+
+    /// The path as requested, query string included.
+    public var target: String {
+        guard let query, !query.isEmpty else { return path }
+        return "\(path)?\(query)"
+    }
+}
+
+extension Entry: FetchableRecord {
+    public init(row: Row) throws {
+        id = row["id"]
+        uuid = UUID(uuidString: row["uuid"]) ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+        createdAt = Date(unixMilliseconds: row["createdAt"])
+        updatedAt = Date(unixMilliseconds: row["updatedAt"])
+        method = row["method"]
+        path = row["path"]
+        query = row["query"]
+        requestHeaders = JSONColumn.decodeHeaders(row["requestHeaders"])
+        requestBody = row["requestBody"]
+        state = EntryState(rawValue: row["state"]) ?? .failed
+        attemptCount = row["attemptCount"]
+        lastStatus = row["lastStatus"]
+        lastTransportError = (row["lastTransportError"] as String?).flatMap(TransportError.Kind.init(rawValue:))
+        lastErrorMessage = row["lastErrorMessage"]
+        lastErrorCode = row["lastErrorCode"]
+        lastErrors = (row["lastErrors"] as String?).flatMap { JSONValue(parsing: Data($0.utf8)) }
+        nextAttemptAt = (row["nextAttemptAt"] as Int64?).map(Date.init(unixMilliseconds:))
+        leaseOwner = row["leaseOwner"]
+        leaseExpiresAt = (row["leaseExpiresAt"] as Int64?).map(Date.init(unixMilliseconds:))
+    }
+}
+
+/// Header maps stored as JSON text.
+enum JSONColumn {
+    static func encode(_ headers: [String: String]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(headers) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func decodeHeaders(_ text: String?) -> [String: String] {
+        guard let text, let data = text.data(using: .utf8),
+            let headers = try? JSONDecoder().decode([String: String].self, from: data)
+        else { return [:] }
+        return headers
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import GRDB
+
+extension Journal {
+    /// The entry with this id, or nil.
+    public func entry(id: Int64) async throws -> Entry? {
+        try await read { db in
+            try Entry.fetchOne(db, sql: "\(Self.entrySelection) WHERE entry.id = ?", arguments: [id])
+        }
+    }
+
+    /// The attempts of an entry, first to last.
+    public func attempts(ofEntry id: Int64) async throws -> [Attempt] {
+        try await read { db in
+            try Attempt.fetchAll(db, sql: "SELECT * FROM attempt WHERE entryId = ? ORDER BY number", arguments: [id])
+        }
+    }
+
+    /// The entries that match a query, newest first.
+    public func entries(matching query: JournalQuery) async throws -> [Entry] {
+        let (sql, arguments) = query.sql(selecting: Self.entrySelection)
+        return try await read { db in
+            try Entry.fetchAll(db, sql: sql, arguments: arguments)
+        }
+    }
+
+    /// How many entries the journal holds in each state.
+    public func countsByState() async throws -> [EntryState: Int] {
+        try await read { db in
+            var counts: [EntryState: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM entry GROUP BY state") {
+                if let state = EntryState(rawValue: row["state"]) { counts[state] = row["n"] }
+            }
+            return counts
+        }
+    }
+}

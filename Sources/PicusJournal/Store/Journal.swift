@@ -1,0 +1,179 @@
+import Foundation
+import GRDB
+import Logging
+import PicusJournalMigrations
+
+/// The SQLite journal: every request, every attempt, durably.
+///
+/// Opening a journal creates it when it does not exist (folder 0700, file 0600), puts it in WAL
+/// mode and migrates it with the `.sql` files embedded in this binary. It refuses, without
+/// touching the file, a file that is not SQLite, a SQLite database that is not a journal, and a
+/// journal migrated by a newer picus-journal.
+///
+/// ```swift
+/// let journal = try Journal(path: "/var/lib/agent/journal.sqlite")
+/// let failures = try await journal.entries(matching: JournalQuery(statuses: [.code(422)]))
+/// ```
+///
+/// A `Journal` is safe to share between tasks and threads; several processes may open the same file.
+public final class Journal: Sendable {
+    /// How a journal is opened.
+    public struct Configuration: Sendable {
+        /// When a commit reaches the disk.
+        public enum Durability: String, Sendable, CaseIterable {
+            /// Every commit is flushed to the disk before it returns: an entry survives a power cut.
+            case full
+            /// Commits survive a crash of the process, not a power cut; faster on slow disks.
+            case normal
+        }
+
+        /// How long a write waits for another process's lock before it fails.
+        public var busyTimeout: Duration = .seconds(10)
+        /// When a commit reaches the disk. Default `.full`.
+        public var durability: Durability = .full
+        /// How many connections may read at once.
+        public var maximumReaderCount = 4
+        /// Where the journal logs what it does. Nothing it logs holds a secret.
+        public var logger = Logger(label: "picus.journal")
+
+        /// The default configuration.
+        public init() {}
+    }
+
+    /// The journal file's path.
+    public let path: String
+    /// How it was opened.
+    public let configuration: Configuration
+    let writer: DatabasePool
+
+    /// The `application_id` every journal carries in its header: 'PICJ'.
+    static let applicationID: Int32 = 0x5049_434A
+
+    /// Opens the journal at `path`, creating and migrating it as needed.
+    ///
+    /// - Throws: ``JournalError`` with code `notSQLite`, `foreignDatabase`, `schemaTooNew`,
+    ///   `cannotOpen`, `corrupt`, `readOnly` or `diskFull`. The file is left as it was.
+    public init(path: String, configuration: Configuration = Configuration()) throws {
+        let path = (path as NSString).expandingTildeInPath
+        self.path = path
+        self.configuration = configuration
+        try Self.prepareFile(at: path)
+        try Self.inspect(path: path)
+
+        var dbConfiguration = GRDB.Configuration()
+        dbConfiguration.busyMode = .timeout(configuration.busyTimeout.timeInterval)
+        dbConfiguration.maximumReaderCount = configuration.maximumReaderCount
+        dbConfiguration.label = "picus-journal"
+        let synchronous = configuration.durability == .full ? "FULL" : "NORMAL"
+        dbConfiguration.prepareDatabase { db in
+            if !db.configuration.readonly {
+                try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            }
+        }
+        do {
+            writer = try DatabasePool(path: path, configuration: dbConfiguration)
+            try Self.migrator.migrate(writer)
+        } catch {
+            throw JournalError.wrapping(error, path: path, doing: "open")
+        }
+        configuration.logger.debug("journal opened", metadata: ["journal.path": "\(path)"])
+    }
+
+    /// The schema versions (migration identifiers) this binary knows, oldest first.
+    public static var knownSchemaVersions: [String] { JournalMigrations.all.map(\.identifier) }
+
+    /// The schema versions applied to this journal, oldest first.
+    public func schemaVersions() throws -> [String] {
+        do {
+            return try writer.read { db in try Self.migrator.appliedMigrations(db) }
+        } catch {
+            throw JournalError.wrapping(error, path: path, doing: "read")
+        }
+    }
+
+    static let migrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        for migration in JournalMigrations.all {
+            migrator.registerMigration(migration.identifier) { db in
+                try db.execute(sql: migration.sql)
+            }
+        }
+        return migrator
+    }()
+
+    /// Creates a missing folder (0700) and file (0600); refuses a folder or a file that is not SQLite.
+    private static func prepareFile(at path: String) throws {
+        let fileManager = FileManager.default
+        var isDirectory: ObjCBool = false
+        if fileManager.fileExists(atPath: path, isDirectory: &isDirectory) {
+            if isDirectory.boolValue {
+                throw JournalError(.cannotOpen, "\(path) is a folder, not a journal file; pass a file path with --db", path: path)
+            }
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                throw JournalError(.cannotOpen, "cannot read journal \(path): permission denied; check its owner and mode", path: path)
+            }
+            defer { try? handle.close() }
+            let header = (try? handle.read(upToCount: 16)) ?? Data()
+            if !header.isEmpty, header != Data("SQLite format 3\u{0}".utf8) {
+                throw JournalError(.notSQLite, "\(path) is not a SQLite database, so not a journal; pass another path with --db (the file was left untouched)", path: path)
+            }
+            return
+        }
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty, !fileManager.fileExists(atPath: folder) {
+            do {
+                try fileManager.createDirectory(atPath: folder, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw JournalError(.cannotOpen, "cannot create the journal's folder \(folder): \(error.localizedDescription)", path: path)
+            }
+        }
+        guard fileManager.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+            throw JournalError(.cannotOpen, "cannot create journal \(path); check that its folder is writable", path: path)
+        }
+    }
+
+    /// Reads, without writing, whether the database is a journal this binary can use.
+    private static func inspect(path: String) throws {
+        var configuration = GRDB.Configuration()
+        configuration.busyMode = .timeout(10)
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            defer { try? queue.close() }
+            try queue.read { db in
+                let applicationID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+                let tableCount = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'") ?? 0
+                if applicationID != Self.applicationID {
+                    if applicationID != 0 || tableCount > 0 {
+                        throw JournalError(.foreignDatabase, "\(path) is a SQLite database but not a picus-journal journal; pass another path with --db (the file was left untouched)", path: path)
+                    }
+                    return
+                }
+                if try migrator.hasBeenSuperseded(db) {
+                    let applied = try migrator.appliedIdentifiers(db).sorted().last ?? "?"
+                    throw JournalError(.schemaTooNew, "journal \(path) has schema \(applied), newer than this picus-journal knows (\(knownSchemaVersions.last ?? "?")); upgrade picus-journal", path: path)
+                }
+            }
+        } catch {
+            throw JournalError.wrapping(error, path: path, doing: "open")
+        }
+    }
+
+    /// Runs a write transaction, translating database failures into ``JournalError``.
+    func write<T: Sendable>(_ action: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await writer.write(body)
+        } catch {
+            throw JournalError.wrapping(error, path: path, doing: action)
+        }
+    }
+
+    /// Runs a read, translating database failures into ``JournalError``.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await writer.read(body)
+        } catch {
+            throw JournalError.wrapping(error, path: path, doing: "read")
+        }
+    }
+}

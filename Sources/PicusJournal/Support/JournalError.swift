@@ -1,0 +1,98 @@
+import Foundation
+import GRDB
+
+/// An error of the journal: opening, migrating, reading or writing it.
+///
+/// Its `description` is one line that says what went wrong and what to do. It never holds a
+/// secret or a bound SQL value. The SQLite error, when there is one, rides as `underlyingError`.
+public struct JournalError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure this is.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String, Sendable {
+            case notSQLite, foreignDatabase, schemaTooNew, cannotOpen, corrupt, diskFull, readOnly, busy
+            case notFound, invalidTransition, database
+        }
+
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+
+        /// The file exists but is not a SQLite database.
+        public static let notSQLite = Code(.notSQLite)
+        /// The file is a SQLite database, but not a picus-journal journal.
+        public static let foreignDatabase = Code(.foreignDatabase)
+        /// The journal was migrated by a newer picus-journal than this one.
+        public static let schemaTooNew = Code(.schemaTooNew)
+        /// The file or its folder cannot be created or opened.
+        public static let cannotOpen = Code(.cannotOpen)
+        /// SQLite reports the database as damaged.
+        public static let corrupt = Code(.corrupt)
+        /// The disk is full: nothing was written.
+        public static let diskFull = Code(.diskFull)
+        /// The journal is read-only for this process.
+        public static let readOnly = Code(.readOnly)
+        /// Another process held the journal locked for longer than the busy timeout.
+        public static let busy = Code(.busy)
+        /// No entry has the requested id.
+        public static let notFound = Code(.notFound)
+        /// The entry is not in a state that allows the requested change.
+        public static let invalidTransition = Code(.invalidTransition)
+        /// Any other database failure.
+        public static let database = Code(.database)
+
+        public var description: String { base.rawValue }
+    }
+
+    /// What kind of failure this is.
+    public let code: Code
+    /// The journal file concerned, when known.
+    public let path: String?
+    /// The entry concerned, when known.
+    public let entryID: Int64?
+    /// What went wrong and what to do, in one line.
+    public let message: String
+    /// The error that caused this one, typically a GRDB `DatabaseError`.
+    public let underlyingError: (any Error & Sendable)?
+
+    package init(
+        _ code: Code, _ message: String, path: String? = nil, entryID: Int64? = nil,
+        underlyingError: (any Error & Sendable)? = nil
+    ) {
+        self.code = code
+        self.message = message
+        self.path = path
+        self.entryID = entryID
+        self.underlyingError = underlyingError
+    }
+
+    public var description: String { message }
+
+    /// Translates a failure of a database access into a `JournalError` that says what to do.
+    package static func wrapping(_ error: any Error, path: String, doing action: String) -> JournalError {
+        if let error = error as? JournalError { return error }
+        guard let dbError = error as? DatabaseError else {
+            return JournalError(.database, "cannot \(action) journal \(path): \(error)", path: path,
+                                underlyingError: SendableDescription(error))
+        }
+        let sqliteMessage = dbError.message ?? "\(dbError.resultCode)"
+        switch dbError.resultCode.primaryResultCode {
+        case .SQLITE_FULL:
+            return JournalError(.diskFull, "cannot \(action) journal \(path): the disk is full; free space and retry (nothing already journaled is lost)", path: path, underlyingError: dbError)
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+            return JournalError(.corrupt, "journal \(path) is damaged (\(sqliteMessage)); run `picus-journal doctor` or restore it from a backup", path: path, underlyingError: dbError)
+        case .SQLITE_READONLY, .SQLITE_PERM:
+            return JournalError(.readOnly, "cannot \(action) journal \(path): it is read-only for this user; check its owner and permissions", path: path, underlyingError: dbError)
+        case .SQLITE_CANTOPEN, .SQLITE_IOERR:
+            return JournalError(.cannotOpen, "cannot \(action) journal \(path): \(sqliteMessage); check that the path and its folder exist and are writable", path: path, underlyingError: dbError)
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return JournalError(.busy, "cannot \(action) journal \(path): another process kept it locked; retry", path: path, underlyingError: dbError)
+        default:
+            return JournalError(.database, "cannot \(action) journal \(path): \(sqliteMessage)", path: path, underlyingError: dbError)
+        }
+    }
+}
+
+/// Carries the description of a non-Sendable error across concurrency domains.
+package struct SendableDescription: Error, Sendable, CustomStringConvertible {
+    package let description: String
+    package init(_ error: any Error) { description = String(describing: error) }
+}
