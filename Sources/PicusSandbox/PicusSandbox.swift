@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// An emulator of the Picus REST API over real HTTP, for tests, benchmarks, `demo` and `sandbox`.
 ///
@@ -57,12 +58,14 @@ public final class PicusSandbox: Sendable {
     /// The port it listens on.
     public let port: Int
     let state: SandboxState
+    private let group: ServiceGroup
     private let server: Task<Void, any Error>
 
-    private init(url: URL, port: Int, state: SandboxState, server: Task<Void, any Error>) {
+    private init(url: URL, port: Int, state: SandboxState, group: ServiceGroup, server: Task<Void, any Error>) {
         self.url = url
         self.port = port
         self.state = state
+        self.group = group
         self.server = server
     }
 
@@ -83,9 +86,10 @@ public final class PicusSandbox: Sendable {
                 portSink.finish()
             },
             logger: logger)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [application], logger: logger))
         let server = Task {
             defer { portSink.finish() }
-            try await application.run()
+            try await group.run()
         }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else {
@@ -97,12 +101,12 @@ public final class PicusSandbox: Sendable {
             throw SandboxError("cannot listen on \(configuration.host):\(configuration.port)\(failure.map { ": \($0)" } ?? "")")
         }
         let url = URL(string: "http://\(configuration.host):\(port)")!
-        return PicusSandbox(url: url, port: port, state: state, server: server)
+        return PicusSandbox(url: url, port: port, state: state, group: group, server: server)
     }
 
-    /// Stops the server and waits until it has closed.
+    /// Stops the server gracefully — requests under way are answered — and waits until it has closed.
     public func stop() async {
-        server.cancel()
+        await group.triggerGracefulShutdown()
         _ = await server.result
     }
 

@@ -56,7 +56,8 @@ public struct EntryDocument: Encodable, Sendable {
 
     /// Encodes documents as JSON text: an array, `[]` when empty.
     public static func json(_ documents: [EntryDocument], pretty: Bool = true) throws -> String {
-        try jsonText(documents, pretty: pretty)
+        // Foundation pretty-prints an empty array over three lines.
+        documents.isEmpty ? "[]" : try jsonText(documents, pretty: pretty)
     }
 
     /// Encodes one document as JSON text.

@@ -109,14 +109,8 @@ public final class Journal: Sendable {
             if isDirectory.boolValue {
                 throw JournalError(.cannotOpen, "\(path) is a folder, not a journal file; pass a file path with --db", path: path)
             }
-            guard let handle = FileHandle(forReadingAtPath: path) else {
-                throw JournalError(.cannotOpen, "cannot read journal \(path): permission denied; check its owner and mode", path: path)
-            }
-            defer { try? handle.close() }
-            let header = (try? handle.read(upToCount: 16)) ?? Data()
-            if !header.isEmpty, header != Data("SQLite format 3\u{0}".utf8) {
-                throw JournalError(.notSQLite, "\(path) is not a SQLite database, so not a journal; pass another path with --db (the file was left untouched)", path: path)
-            }
+            // The header is read by SQLite, never through a descriptor of our own: closing one would
+            // drop the POSIX locks this process's connections hold on the file.
             return
         }
         let folder = (path as NSString).deletingLastPathComponent
@@ -154,6 +148,8 @@ public final class Journal: Sendable {
                     throw JournalError(.schemaTooNew, "journal \(path) has schema \(applied), newer than this picus-journal knows (\(knownSchemaVersions.last ?? "?")); upgrade picus-journal", path: path)
                 }
             }
+        } catch let error as DatabaseError where error.resultCode.primaryResultCode == .SQLITE_NOTADB {
+            throw JournalError(.notSQLite, "\(path) is not a SQLite database, so not a journal; pass another path with --db (the file was left untouched)", path: path, underlyingError: error)
         } catch {
             throw JournalError.wrapping(error, path: path, doing: "open")
         }

@@ -1,0 +1,170 @@
+import Foundation
+import GRDB
+@testable import PicusJournal
+import Testing
+
+struct JournalStoreTests {
+    @Test func createsItsFolderAndFilePrivateAndInWALMode() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path("state/picus-journal/journal.sqlite")
+
+        let journal = try Journal(path: path)
+
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        let folderAttributes = try FileManager.default.attributesOfItem(atPath: folder.path("state/picus-journal"))
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        #expect((folderAttributes[.posixPermissions] as? Int) == 0o700)
+        let mode = try journal.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        #expect(mode == "wal")
+        #expect(try journal.schemaVersions() == Journal.knownSchemaVersions)
+    }
+
+    @Test func theMigrationFilesRunBySQLiteGiveTheSameSchema() throws {
+        let folder = try TemporaryFolder()
+        let journal = try Journal(path: folder.path("journal.sqlite"))
+        let migrationsFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Migrations")
+        let files = try FileManager.default.contentsOfDirectory(atPath: migrationsFolder.path)
+            .filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(files.map { String($0.dropLast(4)) } == Journal.knownSchemaVersions)
+        let plain = try DatabaseQueue(path: folder.path("plain.sqlite"))
+        for file in files {
+            let sql = try String(contentsOf: migrationsFolder.appendingPathComponent(file), encoding: .utf8)
+            try plain.write { db in try db.execute(sql: sql) }
+        }
+
+        let schema = "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND name != 'grdb_migrations' ORDER BY name"
+        let expected = try plain.read { db in try Row.fetchAll(db, sql: schema) }
+        let actual = try journal.writer.read { db in try Row.fetchAll(db, sql: schema) }
+        #expect(actual == expected)
+        #expect(actual.count >= 9)
+        let applicationID = try plain.read { db in try Int32.fetchOne(db, sql: "PRAGMA application_id") }
+        #expect(applicationID == Journal.applicationID)
+    }
+
+    @Test func refusesAFileThatIsNotSQLiteWithoutTouchingIt() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path("notes.txt")
+        let content = Data(String(repeating: "these are my notes, not a database\n", count: 50).utf8)
+        try content.write(to: URL(fileURLWithPath: path))
+
+        let error = #expect(throws: JournalError.self) { try Journal(path: path) }
+
+        #expect(error?.code == .notSQLite)
+        #expect(error?.description.contains("not a SQLite database") == true)
+        #expect(FileManager.default.contents(atPath: path) == content)
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+    }
+
+    @Test func refusesAForeignSQLiteDatabaseWithoutTouchingIt() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path("app.sqlite")
+        let foreign = try DatabaseQueue(path: path)
+        try foreign.write { db in
+            try db.execute(sql: "CREATE TABLE player (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO player (name) VALUES ('arthur')")
+        }
+        try foreign.close()
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+
+        let error = #expect(throws: JournalError.self) { try Journal(path: path) }
+
+        #expect(error?.code == .foreignDatabase)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+    }
+
+    @Test func refusesAJournalWithANewerSchemaWithoutTouchingIt() async throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path("journal.sqlite")
+        let journal = try Journal(path: path)
+        try await journal.writer.write { db in
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('9999_from_the_future')")
+        }
+        try journal.writer.close()
+        let before = try await journalBytes(at: path)
+
+        let error = #expect(throws: JournalError.self) { try Journal(path: path) }
+
+        #expect(error?.code == .schemaTooNew)
+        #expect(error?.description.contains("9999_from_the_future") == true)
+        #expect(try await journalBytes(at: path) == before)
+    }
+
+    @Test func reopensAJournalAndFindsItsEntries() async throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path("journal.sqlite")
+        let id: Int64
+        do {
+            let journal = try Journal(path: path)
+            id = try await journal.insert(NewEntry(
+                method: "GET", path: "/v1/agents", headers: [:], state: .pending, createdAt: Date())).id
+        }
+
+        let reopened = try Journal(path: path)
+
+        #expect(try await reopened.entry(id: id)?.path == "/v1/agents")
+    }
+
+    @Test func acceptsAnEmptyFileAsANewJournal() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path("empty.sqlite")
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
+
+        let journal = try Journal(path: path)
+
+        #expect(try journal.schemaVersions() == Journal.knownSchemaVersions)
+    }
+
+    @Test func refusesAFolderAsTheJournalPath() throws {
+        let folder = try TemporaryFolder()
+        let error = #expect(throws: JournalError.self) { try Journal(path: folder.url.path) }
+        #expect(error?.code == .cannotOpen)
+    }
+
+    @Test func reportsADamagedJournalWithoutCrashing() async throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path("journal.sqlite")
+        do {
+            let journal = try Journal(path: path)
+            _ = try await journal.insert(NewEntry(method: "GET", path: "/v1/agents", headers: [:], state: .pending, createdAt: Date()))
+            try journal.writer.close()
+        }
+        // Keep the 100-byte header, smash the pages behind it.
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seek(toOffset: 100)
+        handle.write(Data(repeating: 0xA5, count: 8000))
+        try handle.close()
+
+        #expect(throws: JournalError.self) {
+            let journal = try Journal(path: path)
+            _ = try journal.schemaVersions()
+        }
+    }
+
+    @Test func recordsAnAttemptAndMovesItsEntryInOneStep() async throws {
+        let folder = try TemporaryFolder()
+        let journal = try Journal(path: folder.path("journal.sqlite"))
+        let entry = try await journal.insert(NewEntry(
+            method: "POST", path: "/v1/simulations", query: "x=1", headers: ["content-type": "application/json"],
+            body: Data("{}".utf8), state: .inFlight, leaseOwner: "me", leaseExpiresAt: Date().addingTimeInterval(60),
+            createdAt: Date()))
+        let due = Date().addingTimeInterval(30)
+
+        let updated = try await journal.record(NewAttempt(
+            number: 1, startedAt: Date(), durationMs: 12.5, status: 503, outcome: .retryable,
+            responseHeaders: ["retry-after": "30"], error: ErrorBody.decode(Data(#"{"message":"service unavailable"}"#.utf8)),
+            retryAfterMs: 30_000), forEntry: entry.id, then: EntryTransition(state: .queued, nextAttemptAt: due))
+
+        #expect(updated.state == .queued)
+        #expect(updated.attemptCount == 1)
+        #expect(updated.lastStatus == 503)
+        #expect(updated.lastErrorMessage == "service unavailable")
+        #expect(updated.leaseOwner == nil)
+        #expect(updated.nextAttemptAt?.unixMilliseconds == due.unixMilliseconds)
+        let attempts = try await journal.attempts(ofEntry: entry.id)
+        #expect(attempts.count == 1)
+        #expect(attempts[0].retryAfterMs == 30_000)
+        #expect(attempts[0].error?.kind == .json)
+        #expect(attempts[0].responseHeaders["retry-after"] == "30")
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import PicusJournal
+import Testing
+
+struct RedactorTests {
+    @Test func redactsAuthHeadersAndCookiesButKeepsTheScheme() {
+        let headers = Redactor.headers([
+            "Authorization": "Bearer eyJsecret", "Cookie": "a=b", "Set-Cookie": "c=d", "X-Api-Key": "k",
+            "Content-Type": "application/json",
+        ])
+        #expect(headers["authorization"] == "Bearer <redacted>")
+        #expect(headers["cookie"] == "<redacted>")
+        #expect(headers["set-cookie"] == "<redacted>")
+        #expect(headers["x-api-key"] == "<redacted>")
+        #expect(headers["content-type"] == "application/json")
+    }
+
+    @Test func redactsSecretKeysAtAnyDepthOfAJSONBody() throws {
+        let body = Data(#"{"refresh_token":"rt-1","nested":{"password":"p","keep":"v"},"list":[{"api_key":"k"}]}"#.utf8)
+        let redacted = try #require(Redactor.jsonBody(body))
+        let text = String(decoding: redacted, as: UTF8.self)
+        #expect(!text.contains("rt-1"))
+        #expect(!text.contains(#""p""#))
+        #expect(!text.contains(#""k""#))
+        #expect(text.contains(#""keep":"v""#))
+    }
+
+    @Test func leavesABodyWithoutSecretsAlone() {
+        #expect(Redactor.jsonBody(Data(#"{"simulation_name":"x"}"#.utf8)) == nil)
+        #expect(Redactor.body(Data("not json token=1".utf8)) == Data("not json token=1".utf8))
+    }
+
+    @Test func redactsSecretQueryParameters() {
+        #expect(Redactor.query("limit=10&token=abc&api_key=k&offset=0") == "limit=10&token=<redacted>&api_key=<redacted>&offset=0")
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import PicusJournal
+import PicusSandbox
+import Testing
+
+/// A temporary folder that each test makes for itself and removes when done.
+final class TemporaryFolder {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("picus-journal-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+/// Runs `body` with a sandbox on 127.0.0.1 and a free port, and stops the sandbox after.
+func withSandbox<T>(
+    _ configuration: PicusSandbox.Configuration = PicusSandbox.Configuration(),
+    _ body: (PicusSandbox) async throws -> T
+) async throws -> T {
+    let sandbox = try await PicusSandbox.start(configuration: configuration)
+    do {
+        let result = try await body(sandbox)
+        await sandbox.stop()
+        return result
+    } catch {
+        await sandbox.stop()
+        throw error
+    }
+}
+
+/// A client on a journal in `folder`, signed in to `sandbox` with its refresh token.
+func makeClient(
+    folder: TemporaryFolder, sandbox: PicusSandbox, refreshToken: String = "sandbox-refresh-token",
+    configure: (inout JournaledClient.Configuration) -> Void = { _ in }
+) throws -> JournaledClient {
+    let journal = try Journal(path: folder.path("journal.sqlite"))
+    var configuration = JournaledClient.Configuration()
+    configure(&configuration)
+    return JournaledClient(
+        journal: journal, baseURL: sandbox.url,
+        credentials: RefreshTokenCredentials(refreshToken: refreshToken, baseURL: sandbox.url),
+        configuration: configuration)
+}
+
+/// The outcome of running the built `picus-journal` binary.
+struct CommandResult {
+    let status: Int32
+    let stdoutData: Data
+    let stderr: String
+
+    var stdout: String { String(decoding: stdoutData, as: UTF8.self) }
+}
+
+/// Locates the binaries `swift build` put beside the test bundle.
+enum Products {
+    static var directory: URL {
+        if let override = ProcessInfo.processInfo.environment["PICUS_JOURNAL_PRODUCTS"] {
+            return URL(fileURLWithPath: override)
+        }
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var folder = executable.deletingLastPathComponent()
+        // On Apple platforms the test bundle sits in the products folder, a few levels down.
+        while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("picus-journal").path),
+            folder.pathComponents.count > 1
+        {
+            folder = folder.deletingLastPathComponent()
+        }
+        return folder
+    }
+
+    static var cli: URL { directory.appendingPathComponent("picus-journal") }
+}
+
+/// Runs the built `picus-journal` to completion.
+func runCLI(_ arguments: [String], environment: [String: String] = [:], in folder: TemporaryFolder) async throws -> CommandResult {
+    try await runBinary(Products.cli, arguments, environment: environment, in: folder)
+}
+
+/// Runs a binary to completion, with stdout and stderr captured through files (no pipe deadlock).
+func runBinary(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
+               in folder: TemporaryFolder) async throws -> CommandResult {
+    let outURL = folder.url.appendingPathComponent("stdout-\(UUID().uuidString)")
+    let errURL = folder.url.appendingPathComponent("stderr-\(UUID().uuidString)")
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    let out = try FileHandle(forWritingTo: outURL)
+    let err = try FileHandle(forWritingTo: errURL)
+    defer {
+        try? out.close()
+        try? err.close()
+    }
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env["PICUS_REFRESH_TOKEN"] = nil
+    env["PICUS_API_URL"] = nil
+    env["PICUS_JOURNAL_DB"] = nil
+    env["NO_COLOR"] = "1"
+    for (key, value) in environment { env[key] = value }
+    process.environment = env
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+        do { try process.run() } catch { continuation.resume(throwing: error) }
+    }
+    return CommandResult(
+        status: status,
+        stdoutData: try Data(contentsOf: outURL),
+        stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+}
+
+/// Every byte of a journal: the database, its WAL and its shared-memory file.
+///
+/// Read by a child process: a descriptor this process opened and closed on a journal it has open
+/// would drop the POSIX locks SQLite holds, and let another process corrupt the file.
+func journalBytes(at path: String) async throws -> Data {
+    let folder = try TemporaryFolder()
+    let files = ["", "-wal", "-shm", "-journal"].map { path + $0 }.filter { FileManager.default.fileExists(atPath: $0) }
+    let result = try await runBinary(URL(fileURLWithPath: "/bin/cat"), files, in: folder)
+    return result.stdoutData
+}
+
+extension Data {
+    func contains(_ text: String) -> Bool {
+        range(of: Data(text.utf8)) != nil
+    }
+}
