@@ -15,6 +15,8 @@ CREATE TABLE entry (
     method TEXT NOT NULL,
     -- The path without its query string.
     path TEXT NOT NULL,
+    -- Method and path with id segments folded ('GET /v1/agents/{id}'): the unit of rate limits.
+    endpoint TEXT NOT NULL,
     -- The query string without its leading '?', or NULL.
     query TEXT,
     -- Request headers as a JSON object, redacted: never a token.
@@ -30,6 +32,8 @@ CREATE TABLE entry (
     lastErrorMessage TEXT,
     lastErrorCode TEXT,
     nextAttemptAt INTEGER,
+    -- The earliest time the server allowed (Retry-After, X-Ratelimit-Reset); even --force waits for it.
+    notBefore INTEGER,
     leaseOwner TEXT,
     leaseExpiresAt INTEGER
 );
@@ -38,6 +42,7 @@ CREATE INDEX entry_on_createdAt ON entry(createdAt);
 CREATE INDEX entry_on_lastStatus_createdAt ON entry(lastStatus, createdAt);
 CREATE INDEX entry_on_state_createdAt ON entry(state, createdAt);
 CREATE INDEX entry_on_state_nextAttemptAt ON entry(state, nextAttemptAt);
+CREATE INDEX entry_on_state_leaseExpiresAt ON entry(state, leaseExpiresAt);
 CREATE INDEX entry_on_path_createdAt ON entry(path, createdAt);
 CREATE INDEX entry_on_method_createdAt ON entry(method, createdAt);
 CREATE INDEX entry_on_lastErrorCode_createdAt ON entry(lastErrorCode, createdAt);
@@ -52,7 +57,7 @@ CREATE TABLE attempt (
     -- The HTTP status, or NULL when the transport failed.
     status INTEGER,
     transportError TEXT CHECK (transportError IN
-        ('offline', 'refused', 'reset', 'timeout', 'dns', 'tls', 'cancelled', 'auth', 'other')),
+        ('offline', 'refused', 'reset', 'timeout', 'dns', 'tls', 'cancelled', 'auth', 'abandoned', 'other')),
     -- What the client decided: success, permanent, retryable or refresh.
     outcome TEXT NOT NULL CHECK (outcome IN ('success', 'permanent', 'retryable', 'refresh')),
     -- Response headers as a JSON object, redacted.
@@ -70,4 +75,13 @@ CREATE TABLE attempt (
     rateLimitRemaining INTEGER,
     rateLimitReset INTEGER,
     UNIQUE (entryId, number)
+);
+
+-- Who may not be sent to until when: an endpoint after a 429 ('GET /v1/agents'), or the whole
+-- host ('*') after consecutive outages. Shared by every process that replays the journal.
+CREATE TABLE hold (
+    key TEXT PRIMARY KEY,
+    until INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    setAt INTEGER NOT NULL
 );

@@ -40,6 +40,10 @@ public final class PicusSandbox: Sendable {
         public var defaultReadLimit = 1000
         /// The per-minute limit of a write endpoint without its own.
         public var defaultWriteLimit = 300
+        /// Answer a repeated write with the same `Idempotency-Key` with the first answer instead of
+        /// processing it again. Picus documents no such key, so this is off by default: it shows what
+        /// a server that honours the key does for a replayed request it had processed.
+        public var honoursIdempotencyKeys = false
 
         /// The default configuration: Picus's documented limits.
         public init() {}
@@ -127,6 +131,13 @@ public final class PicusSandbox: Sendable {
     public func issuedAccessTokens() async -> [String] { await state.issuedAccessTokens() }
     /// Expires every access token, so the next request gets a 401.
     public func expireAccessTokens() async { await state.expireAccessTokens() }
+    /// Delays every answer by this much (nil for none): a slow API.
+    public func setLatency(_ latency: Duration?) async { await state.setLatency(latency) }
+    /// Waits until the requests received satisfy `condition`, then returns them all. Lets a test
+    /// wait for another process's request without sleeping.
+    public func receivedRequests(where condition: @escaping @Sendable ([ReceivedRequest]) -> Bool) async -> [ReceivedRequest] {
+        await state.received(where: condition)
+    }
     /// Sets or removes (nil) the per-minute limit of an endpoint such as `"GET /v1/agents"`.
     public func setRateLimit(_ limit: Int?, for endpoint: String) async { await state.setRateLimit(limit, for: endpoint) }
 }

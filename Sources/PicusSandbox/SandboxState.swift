@@ -42,6 +42,9 @@ actor SandboxState {
     private var rateLimits: [String: Int]
     private var limitsEveryEndpoint: Bool
     private var windows: [String: (minute: Int64, count: Int)] = [:]
+    private var latency: Duration?
+    private var idempotentReplies: [String: SandboxReply] = [:]
+    private var waiters: [(condition: @Sendable ([ReceivedRequest]) -> Bool, continuation: CheckedContinuation<[ReceivedRequest], Never>)] = []
 
     init(configuration: PicusSandbox.Configuration) {
         self.configuration = configuration
@@ -59,6 +62,21 @@ actor SandboxState {
     func issuedAccessTokens() -> [String] { Array(accessTokens.keys) }
     func expireAccessTokens() { accessTokens.removeAll() }
     func setRateLimit(_ limit: Int?, for endpoint: String) { rateLimits[endpoint] = limit }
+    func setLatency(_ latency: Duration?) { self.latency = latency }
+
+    /// Returns the received requests as soon as they satisfy `condition`.
+    func received(where condition: @escaping @Sendable ([ReceivedRequest]) -> Bool) async -> [ReceivedRequest] {
+        if condition(received) { return received }
+        return await withCheckedContinuation { waiters.append((condition, $0)) }
+    }
+
+    private func wakeWaiters() {
+        var pending: [(condition: @Sendable ([ReceivedRequest]) -> Bool, continuation: CheckedContinuation<[ReceivedRequest], Never>)] = []
+        for waiter in waiters {
+            if waiter.condition(received) { waiter.continuation.resume(returning: received) } else { pending.append(waiter) }
+        }
+        waiters = pending
+    }
 
     // MARK: - Requests
 
@@ -66,11 +84,13 @@ actor SandboxState {
         if path.hasPrefix("/_sandbox/") {
             return control(method: method, path: path, body: body)
         }
-        let reply = answer(method: method, path: path, query: query, headers: headers, body: body, now: now)
+        var reply = answer(method: method, path: path, query: query, headers: headers, body: body, now: now)
+        if reply.delay == nil { reply.delay = latency }
         received.append(ReceivedRequest(
             method: method, path: path, query: query, headers: headers,
             body: String(decoding: body, as: UTF8.self), receivedAt: Int64(now.timeIntervalSince1970 * 1000),
             status: reply.status))
+        if !waiters.isEmpty { wakeWaiters() }
         return reply
     }
 
@@ -105,8 +125,14 @@ actor SandboxState {
                 "X-Ratelimit-Reset": reset,
             ]
         }
+        let key = method == "GET" || !configuration.honoursIdempotencyKeys ? nil : headers["idempotency-key"]
+        if let key, var first = idempotentReplies[key] {
+            first.headers["Idempotent-Replayed"] = "true"
+            return first
+        }
         var reply = respond(to: route, query: Self.parameters(query), body: body, now: now)
         reply.headers.merge(limitHeaders) { current, _ in current }
+        if let key, (200..<300).contains(reply.status) { idempotentReplies[key] = reply }
         return reply
     }
 
@@ -299,6 +325,12 @@ actor SandboxState {
                 return .message(400, "rate limits are {\"GET /v1/agents\": 100}")
             }
             rateLimits.merge(limits) { _, new in new }
+            return .noContent
+        case ("PUT", "/_sandbox/latency"):
+            guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any], let ms = object["ms"] as? Int else {
+                return .message(400, "latency is {\"ms\": 20}")
+            }
+            latency = ms > 0 ? .milliseconds(ms) : nil
             return .noContent
         case ("DELETE", "/_sandbox/rate-limits"):
             rateLimits.removeAll()

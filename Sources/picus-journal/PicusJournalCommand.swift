@@ -11,6 +11,7 @@ struct PicusJournalCommand: AsyncParsableCommand {
             $XDG_STATE_HOME/picus-journal/journal.sqlite, else ~/.local/state/picus-journal/journal.sqlite.
             """,
         subcommands: [
-            RequestCommand.self, ListCommand.self, ShowCommand.self, SandboxCommand.self, DemoCommand.self,
+            RequestCommand.self, ListCommand.self, ShowCommand.self, ReplayCommand.self, CancelCommand.self,
+            RequeueCommand.self, SandboxCommand.self, DemoCommand.self,
         ])
 }

@@ -74,7 +74,9 @@ struct EntryDetail {
                 if let message = error.message { lines.append("    message     \(message)") }
                 if let code = error.errorCode { lines.append("    error_code  \(code)") }
                 if let errors = error.errors { lines.append("    errors      \(errors.jsonText)") }
-                lines.append("    body        \(error.kind.rawValue), \(error.size) bytes\(error.isTruncated ? " (kept \(error.raw.count))" : "")")
+                if attempt.status != nil {
+                    lines.append("    body        \(error.kind.rawValue), \(error.size) bytes\(error.isTruncated ? " (kept \(error.raw.count))" : "")")
+                }
             }
             if let retryAfter = attempt.retryAfterMs { lines.append("    retry-after \(retryAfter) ms") }
             if let limit = attempt.rateLimitLimit {

@@ -35,7 +35,7 @@ import Testing
             #expect(success.status == 0)
             #expect(invalid.status == 1)
             #expect(invalid.stderr.split(separator: "\n").count == 1)
-            #expect(invalid.stderr.contains("entry 2"))
+            #expect(invalid.stderr.contains("entry 2 (GET /v1/simulations?limit=1000)"))
             #expect(invalid.stderr.contains("422"))
             #expect(invalid.stderr.contains("not queued"))
             #expect(missing.status == 1)

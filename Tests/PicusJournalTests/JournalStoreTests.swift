@@ -153,7 +153,7 @@ struct JournalStoreTests {
         let updated = try await journal.record(NewAttempt(
             number: 1, startedAt: Date(), durationMs: 12.5, status: 503, outcome: .retryable,
             responseHeaders: ["retry-after": "30"], error: ErrorBody.decode(Data(#"{"message":"service unavailable"}"#.utf8)),
-            retryAfterMs: 30_000), forEntry: entry.id, then: EntryTransition(state: .queued, nextAttemptAt: due))
+            retryAfterMs: 30_000), forEntry: entry.id, leaseOwner: "me", then: EntryTransition(state: .queued, nextAttemptAt: due))
 
         #expect(updated.state == .queued)
         #expect(updated.attemptCount == 1)

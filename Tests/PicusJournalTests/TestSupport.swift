@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import PicusJournal
 import PicusSandbox
 import Testing
@@ -133,4 +136,82 @@ extension Data {
     func contains(_ text: String) -> Bool {
         range(of: Data(text.utf8)) != nil
     }
+}
+
+/// A `picus-journal` process the test talks to while it runs: its stdout arrives line by line.
+final class RunningProcess: @unchecked Sendable {
+    // `process` is configured before it starts and only read afterwards; `lines` is consumed by one test.
+    let process = Process()
+    private var iterator: AsyncStream<String>.Iterator
+    private let exit: Task<Int32, any Error>
+    private let pipe = Pipe()
+
+    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        process.executableURL = Products.cli
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["NO_COLOR"] = "1"
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        let (lines, continuation) = AsyncStream<String>.makeStream()
+        let buffer = LineBuffer()
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                continuation.finish()
+                return
+            }
+            for line in buffer.append(data) { continuation.yield(line) }
+        }
+        iterator = lines.makeAsyncIterator()
+        let (status, statusContinuation) = AsyncStream<Int32>.makeStream()
+        process.terminationHandler = {
+            statusContinuation.yield($0.terminationStatus)
+            statusContinuation.finish()
+        }
+        try process.run()
+        exit = Task {
+            var iterator = status.makeAsyncIterator()
+            return await iterator.next() ?? -1
+        }
+    }
+
+    /// The next line the process prints, or nil once its output ends.
+    func nextLine() async -> String? {
+        await iterator.next()
+    }
+
+    /// Reads lines until one contains `text`; returns every line read.
+    func lines(until text: String) async -> [String] {
+        var seen: [String] = []
+        while let line = await nextLine() {
+            seen.append(line)
+            if line.contains(text) { break }
+        }
+        return seen
+    }
+
+    /// Sends SIGTERM.
+    func terminate() { process.terminate() }
+
+    /// Sends SIGKILL: the process stops at once, wherever it is.
+    func kill() {
+        #if canImport(Glibc)
+        _ = Glibc.kill(process.processIdentifier, SIGKILL)
+        #else
+        _ = Darwin.kill(process.processIdentifier, SIGKILL)
+        #endif
+    }
+
+    /// Waits for the process to exit and returns its status.
+    func exitStatus() async throws -> Int32 {
+        try await exit.value
+    }
+
+    /// Whether it died of a signal.
+    var wasKilled: Bool { process.terminationReason == .uncaughtSignal }
 }

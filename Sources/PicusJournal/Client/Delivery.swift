@@ -37,12 +37,12 @@ public struct Delivery: Sendable {
         let fate: String = switch entry.state {
         case .succeeded: "succeeded"
         case .queued:
-            "queued for replay" + (entry.nextAttemptAt.map { " at \(ISO8601.string(from: $0))" } ?? "")
+            "queued for replay" + (entry.dueAt.map { " at \(ISO8601.string(from: $0))" } ?? "")
         case .failed: "failed, not queued (permanent)"
         case .expired: "expired, not queued (retry budget spent)"
         case .cancelled: "cancelled"
         case .pending, .inFlight: entry.state.rawValue
         }
-        return "entry \(entry.id): \(parts.joined(separator: " ")); \(fate)"
+        return "entry \(entry.id) (\(entry.method) \(entry.target)): \(parts.joined(separator: " ")); \(fate)"
     }
 }

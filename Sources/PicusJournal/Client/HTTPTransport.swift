@@ -60,7 +60,7 @@ public struct HTTPResponse: Sendable, Hashable {
 
 /// The failure of a request that got no HTTP response.
 public struct TransportError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// Why no response arrived. Every kind but `tls`, `auth`, `cancelled` and `other` is retryable by default.
+    /// Why no response arrived. Every kind but `tls`, `auth` and `other` is retryable by default.
     public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
         /// The host has no network.
         case offline
@@ -74,10 +74,12 @@ public struct TransportError: Error, Sendable, Hashable, CustomStringConvertible
         case dns
         /// The TLS handshake or certificate check failed.
         case tls
-        /// The request was cancelled by this process.
+        /// The request was cancelled by this process (it was shutting down, say); it may have reached the server.
         case cancelled
         /// The access token could not be obtained.
         case auth
+        /// The process sending it stopped before recording the outcome; the server may have received it.
+        case abandoned
         /// Anything else.
         case other
     }
@@ -98,8 +100,8 @@ public struct TransportError: Error, Sendable, Hashable, CustomStringConvertible
     /// Whether the default retry policy queues a request that failed this way.
     public var isRetryableByDefault: Bool {
         switch kind {
-        case .offline, .refused, .reset, .timeout, .dns: true
-        case .tls, .cancelled, .auth, .other: false
+        case .offline, .refused, .reset, .timeout, .dns, .cancelled, .abandoned: true
+        case .tls, .auth, .other: false
         }
     }
 }

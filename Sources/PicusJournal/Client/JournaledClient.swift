@@ -73,8 +73,7 @@ public final class JournaledClient: Sendable {
     ///   ``JournalError`` when the journal cannot be written — before the send, nothing left the
     ///   process; after it, the entry stays in flight and its lease lets a replay finish it.
     public func send(_ request: APIRequest) async throws -> Delivery {
-        let target = try url(for: request.path)
-        _ = target
+        _ = try url(for: request.path)
         if let body = request.body, body.count > configuration.maximumRequestBodySize {
             throw RequestError("the request body is \(body.count) bytes, over the \(configuration.maximumRequestBodySize)-byte limit the journal keeps for replay")
         }
@@ -91,6 +90,28 @@ public final class JournaledClient: Sendable {
             state: .inFlight, leaseOwner: ownerID, leaseExpiresAt: now.addingTimeInterval(leaseDuration.timeInterval),
             createdAt: now))
         return try await deliver(entry, headers: request.headers, body: request.body)
+    }
+
+    /// Journals a request without sending it: it waits as `pending` for the replay engine.
+    ///
+    /// For work that must not be lost but need not go now — a batch written while offline, say.
+    ///
+    /// - Returns: The journaled entry.
+    /// - Throws: ``RequestError`` for a request that cannot be sent; ``JournalError``.
+    @discardableResult
+    public func enqueue(_ request: APIRequest) async throws -> Entry {
+        _ = try url(for: request.path)
+        if let body = request.body, body.count > configuration.maximumRequestBodySize {
+            throw RequestError("the request body is \(body.count) bytes, over the \(configuration.maximumRequestBodySize)-byte limit the journal keeps for replay")
+        }
+        guard configuration.retryPolicy.isReplayable(method: request.method, path: request.pathWithoutQuery) else {
+            throw RequestError("\(request.method) \(request.pathWithoutQuery) is never replayed, so it cannot wait in the journal; send it instead")
+        }
+        var headers = request.headers
+        if credentials != nil { headers["Authorization"] = "Bearer \(Redactor.placeholder)" }
+        return try await journal.insert(NewEntry(
+            method: request.method, path: request.pathWithoutQuery, query: request.query,
+            headers: Redactor.headers(headers), body: request.body, state: .pending, createdAt: Date()))
     }
 
     /// How long a sender holds an entry: long enough for a token exchange and two attempts.
@@ -145,7 +166,7 @@ public final class JournaledClient: Sendable {
                 let attempt = NewAttempt(
                     number: number, startedAt: startedAt, durationMs: durationMs, transportError: failure,
                     outcome: decision.outcome, responseHeaders: [:])
-                let updated = try await journal.record(attempt, forEntry: entry.id, then: decision.transition)
+                let updated = try await journal.record(attempt, forEntry: entry.id, leaseOwner: ownerID, then: decision.transition)
                 logger.debug("attempt failed", metadata: ["entry.id": "\(entry.id)", "transport.error": "\(failure.kind.rawValue)"])
                 return Delivery(entry: updated, transportError: failure)
             }
@@ -164,11 +185,12 @@ public final class JournaledClient: Sendable {
                 retryAfterMs: retryAfterMs,
                 rateLimitLimit: response[header: "x-ratelimit-limit"].flatMap { Int($0) },
                 rateLimitRemaining: response[header: "x-ratelimit-remaining"].flatMap { Int($0) },
-                rateLimitReset: response[header: "x-ratelimit-reset"].flatMap { Int64($0) })
+                rateLimitReset: response[header: "x-ratelimit-reset"].flatMap { Int64($0) },
+                serverNotBefore: policy.earliestRetry(status: response.status, headers: response.headers, now: now))
 
             if response.status == 401, usesCredentials, !hasRefreshed, let credentials {
                 attempt.outcome = .refresh
-                _ = try await journal.record(attempt, forEntry: entry.id, then: nil)
+                _ = try await journal.record(attempt, forEntry: entry.id, leaseOwner: ownerID, then: nil)
                 if let token { await credentials.invalidate(token) }
                 hasRefreshed = true
                 number += 1
@@ -180,7 +202,7 @@ public final class JournaledClient: Sendable {
                 forStatus: response.status, headers: response.headers, attemptNumber: number,
                 method: entry.method, path: entry.path, createdAt: entry.createdAt, now: now)
             attempt.outcome = decision.outcome
-            let updated = try await journal.record(attempt, forEntry: entry.id, then: decision.transition)
+            let updated = try await journal.record(attempt, forEntry: entry.id, leaseOwner: ownerID, then: decision.transition)
             logger.debug("attempt recorded", metadata: ["entry.id": "\(entry.id)", "http.status": "\(response.status)"])
             return Delivery(entry: updated, response: response, error: error)
         }
@@ -197,9 +219,11 @@ public final class JournaledClient: Sendable {
         let decision: RetryPolicy.Decision = credentialError.isRetryable
             ? policy.retryDecision(
                 attemptNumber: number, createdAt: entry.createdAt, now: now,
-                serverAsked: credentialError.retryAfter.flatMap { RetryPolicy.retryAfterDate($0, now: now) },
+                serverAsked: credentialError.retryAfter.flatMap { RetryPolicy.retryAfterDate($0, now: now) }
+                    .map { min($0, now.addingTimeInterval(policy.longestWait.timeInterval)) },
                 random: Double.random(in: 0..<1))
             : .fail
+        let serverNotBefore = credentialError.retryAfter.flatMap { RetryPolicy.retryAfterDate($0, now: now) }
         let attempt = NewAttempt(
             number: number, startedAt: startedAt, durationMs: durationMs, transportError: failure,
             outcome: decision.outcome, responseHeaders: [:],
@@ -207,8 +231,8 @@ public final class JournaledClient: Sendable {
                 var body = body
                 body.message = "token exchange: \(body.message ?? "HTTP \(credentialError.status ?? 0)")"
                 return body
-            })
-        let updated = try await journal.record(attempt, forEntry: entry.id, then: decision.transition)
+            }, serverNotBefore: serverNotBefore)
+        let updated = try await journal.record(attempt, forEntry: entry.id, leaseOwner: ownerID, then: decision.transition)
         return Delivery(entry: updated, error: attempt.error, transportError: failure)
     }
 

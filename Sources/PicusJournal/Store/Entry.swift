@@ -17,6 +17,8 @@ public struct Entry: Sendable, Hashable, Identifiable {
     public var path: String
     /// The query string without its `?`, or nil.
     public var query: String?
+    /// The method and path with id segments folded, `GET /v1/agents/{id}`: the unit of rate limits.
+    public var endpoint: String
     /// The request headers as journaled: redacted, never a token.
     public var requestHeaders: [String: String]
     /// The request body, kept for replay.
@@ -37,6 +39,8 @@ public struct Entry: Sendable, Hashable, Identifiable {
     public var lastErrors: JSONValue?
     /// When a queued entry falls due for replay.
     public var nextAttemptAt: Date?
+    /// The earliest time the server allowed a retry (`Retry-After`, `X-Ratelimit-Reset`); nothing sends before it.
+    public var notBefore: Date?
     /// Who holds the lease of an in-flight entry.
     public var leaseOwner: String?
     /// When that lease runs out.
@@ -46,6 +50,14 @@ public struct Entry: Sendable, Hashable, Identifiable {
     public var lastError: (message: String?, errorCode: String?, errors: JSONValue?)? {
         guard lastErrorMessage != nil || lastErrorCode != nil || lastErrors != nil else { return nil }
         return (lastErrorMessage, lastErrorCode, lastErrors)
+    }
+
+    /// When a replay may send the entry: the later of `nextAttemptAt` and `notBefore`.
+    public var dueAt: Date? {
+        switch (nextAttemptAt, notBefore) {
+        case let (next?, server?): max(next, server)
+        case let (next, server): next ?? server
+        }
     }
 
     /// The path as requested, query string included.
@@ -64,6 +76,7 @@ extension Entry: FetchableRecord {
         method = row["method"]
         path = row["path"]
         query = row["query"]
+        endpoint = row["endpoint"]
         requestHeaders = JSONColumn.decodeHeaders(row["requestHeaders"])
         requestBody = row["requestBody"]
         state = EntryState(rawValue: row["state"]) ?? .failed
@@ -74,6 +87,7 @@ extension Entry: FetchableRecord {
         lastErrorCode = row["lastErrorCode"]
         lastErrors = (row["lastErrors"] as String?).flatMap { JSONValue(parsing: Data($0.utf8)) }
         nextAttemptAt = (row["nextAttemptAt"] as Int64?).map(Date.init(unixMilliseconds:))
+        notBefore = (row["notBefore"] as Int64?).map(Date.init(unixMilliseconds:))
         leaseOwner = row["leaseOwner"]
         leaseExpiresAt = (row["leaseExpiresAt"] as Int64?).map(Date.init(unixMilliseconds:))
     }

@@ -13,6 +13,22 @@ package struct NewEntry: Sendable {
     package var leaseOwner: String?
     package var leaseExpiresAt: Date?
     package var createdAt: Date
+
+    package init(
+        uuid: UUID = UUID(), method: String, path: String, query: String? = nil, headers: [String: String],
+        body: Data? = nil, state: EntryState, leaseOwner: String? = nil, leaseExpiresAt: Date? = nil, createdAt: Date
+    ) {
+        self.uuid = uuid
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.state = state
+        self.leaseOwner = leaseOwner
+        self.leaseExpiresAt = leaseExpiresAt
+        self.createdAt = createdAt
+    }
 }
 
 /// An attempt about to be recorded.
@@ -29,12 +45,40 @@ package struct NewAttempt: Sendable {
     package var rateLimitLimit: Int?
     package var rateLimitRemaining: Int?
     package var rateLimitReset: Int64?
+    /// The earliest retry the server allowed; a 429 holds back the whole endpoint until then.
+    package var serverNotBefore: Date?
+
+    package init(
+        number: Int, startedAt: Date, durationMs: Double, status: Int? = nil, transportError: TransportError? = nil,
+        outcome: Attempt.Outcome, responseHeaders: [String: String], error: ErrorBody? = nil, retryAfterMs: Int64? = nil,
+        rateLimitLimit: Int? = nil, rateLimitRemaining: Int? = nil, rateLimitReset: Int64? = nil,
+        serverNotBefore: Date? = nil
+    ) {
+        self.number = number
+        self.startedAt = startedAt
+        self.durationMs = durationMs
+        self.status = status
+        self.transportError = transportError
+        self.outcome = outcome
+        self.responseHeaders = responseHeaders
+        self.error = error
+        self.retryAfterMs = retryAfterMs
+        self.rateLimitLimit = rateLimitLimit
+        self.rateLimitRemaining = rateLimitRemaining
+        self.rateLimitReset = rateLimitReset
+        self.serverNotBefore = serverNotBefore
+    }
 }
 
 /// Where an entry goes once an attempt is recorded.
 package struct EntryTransition: Sendable {
     package var state: EntryState
     package var nextAttemptAt: Date?
+
+    package init(state: EntryState, nextAttemptAt: Date? = nil) {
+        self.state = state
+        self.nextAttemptAt = nextAttemptAt
+    }
 }
 
 extension Journal {
@@ -48,40 +92,44 @@ extension Journal {
     package func insert(_ new: NewEntry) async throws -> Entry {
         try await write("write to") { db in
             let createdAt = new.createdAt.unixMilliseconds
-            let id = try Int64.fetchOne(db, sql: """
-                INSERT INTO entry (uuid, createdAt, updatedAt, method, path, query, requestHeaders, requestBody,
-                                   state, leaseOwner, leaseExpiresAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                RETURNING id
+            let endpoint = EndpointKey.make(method: new.method, path: new.path)
+            let row = try Row.fetchOne(db, sql: """
+                INSERT INTO entry (uuid, createdAt, updatedAt, method, path, endpoint, query, requestHeaders, requestBody,
+                                   state, nextAttemptAt, leaseOwner, leaseExpiresAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                RETURNING *
                 """, arguments: [
-                    new.uuid.uuidString.lowercased(), createdAt, createdAt, new.method, new.path, new.query,
-                    JSONColumn.encode(new.headers), new.body, new.state.rawValue, new.leaseOwner,
-                    new.leaseExpiresAt?.unixMilliseconds,
+                    new.uuid.uuidString.lowercased(), createdAt, createdAt, new.method, new.path, endpoint, new.query,
+                    JSONColumn.encode(new.headers), new.body, new.state.rawValue,
+                    new.state == .pending ? createdAt : nil, new.leaseOwner, new.leaseExpiresAt?.unixMilliseconds,
                 ])
-            guard let id else { throw JournalError(.database, "the journal did not return the new entry's id") }
-            return Entry(
-                id: id, uuid: new.uuid, createdAt: Date(unixMilliseconds: createdAt),
-                updatedAt: Date(unixMilliseconds: createdAt), method: new.method, path: new.path, query: new.query,
-                requestHeaders: new.headers, requestBody: new.body, state: new.state, attemptCount: 0,
-                leaseOwner: new.leaseOwner, leaseExpiresAt: new.leaseExpiresAt)
+            guard let row else { throw JournalError(.database, "the journal did not return the new entry") }
+            return try Entry(row: row)
         }
     }
 
     /// Records an attempt and moves its entry, in one transaction.
     ///
-    /// A `nil` transition leaves the entry's state and lease as they are (a 401 about to be retried inline).
-    package func record(_ attempt: NewAttempt, forEntry entryID: Int64, then transition: EntryTransition?) async throws -> Entry {
+    /// The entry moves only while `leaseOwner` still holds its lease: a sender whose lease was
+    /// reclaimed records what it saw, but the entry's state is the new holder's to decide. A `nil`
+    /// transition keeps the entry in flight (a 401 about to be retried inline).
+    package func record(
+        _ attempt: NewAttempt, forEntry entryID: Int64, leaseOwner: String, then transition: EntryTransition?
+    ) async throws -> Entry {
         try await write("write to") { db in
             let error = attempt.error
             let errorMessage = error?.message ?? attempt.transportError?.message
             let keepsBody = attempt.outcome != .success
+            let now = Date().unixMilliseconds
+            let highest = try Int.fetchOne(db, sql: "SELECT MAX(number) FROM attempt WHERE entryId = ?", arguments: [entryID]) ?? 0
+            let number = max(attempt.number, highest + 1)
             try db.execute(sql: """
                 INSERT INTO attempt (entryId, number, startedAt, durationMs, status, transportError, outcome,
                     responseHeaders, errorMessage, errorCode, errors, bodyKind, body, bodySize, retryAfterMs,
                     rateLimitLimit, rateLimitRemaining, rateLimitReset)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [
-                    entryID, attempt.number, attempt.startedAt.unixMilliseconds, attempt.durationMs, attempt.status,
+                    entryID, number, attempt.startedAt.unixMilliseconds, attempt.durationMs, attempt.status,
                     attempt.transportError?.kind.rawValue, attempt.outcome.rawValue,
                     attempt.status == nil ? nil : JSONColumn.encode(attempt.responseHeaders),
                     errorMessage, error?.errorCode, error?.errors?.jsonText,
@@ -89,31 +137,34 @@ extension Journal {
                     keepsBody ? error?.size : nil, attempt.retryAfterMs,
                     attempt.rateLimitLimit, attempt.rateLimitRemaining, attempt.rateLimitReset,
                 ])
-            let now = Date().unixMilliseconds
             let isSuccess = attempt.outcome == .success
+            try db.execute(sql: """
+                UPDATE entry SET attemptCount = MAX(attemptCount, ?), updatedAt = ?, lastStatus = ?,
+                    lastTransportError = ?, lastErrorMessage = ?, lastErrorCode = ?
+                WHERE id = ? AND leaseOwner IS ?
+                """, arguments: [
+                    number, now, attempt.status, attempt.transportError?.kind.rawValue,
+                    isSuccess ? nil : errorMessage, isSuccess ? nil : error?.errorCode, entryID, leaseOwner,
+                ])
             if let transition {
                 let keepsLease = transition.state == .inFlight
                 try db.execute(sql: """
-                    UPDATE entry SET state = ?, nextAttemptAt = ?, attemptCount = MAX(attemptCount, ?), updatedAt = ?,
-                        lastStatus = ?, lastTransportError = ?, lastErrorMessage = ?, lastErrorCode = ?,
+                    UPDATE entry SET state = ?, nextAttemptAt = ?, notBefore = ?,
                         leaseOwner = CASE WHEN ? THEN leaseOwner END,
                         leaseExpiresAt = CASE WHEN ? THEN leaseExpiresAt END
-                    WHERE id = ?
+                    WHERE id = ? AND leaseOwner IS ?
                     """, arguments: [
-                        transition.state.rawValue, transition.nextAttemptAt?.unixMilliseconds, attempt.number, now,
-                        attempt.status, attempt.transportError?.kind.rawValue,
-                        isSuccess ? nil : errorMessage, isSuccess ? nil : error?.errorCode,
-                        keepsLease, keepsLease, entryID,
+                        transition.state.rawValue, transition.nextAttemptAt?.unixMilliseconds,
+                        transition.state == .queued ? attempt.serverNotBefore?.unixMilliseconds : nil,
+                        keepsLease, keepsLease, entryID, leaseOwner,
                     ])
-            } else {
+            }
+            if attempt.status == 429, let until = attempt.serverNotBefore {
                 try db.execute(sql: """
-                    UPDATE entry SET attemptCount = MAX(attemptCount, ?), updatedAt = ?, lastStatus = ?,
-                        lastTransportError = ?, lastErrorMessage = ?, lastErrorCode = ?
-                    WHERE id = ?
-                    """, arguments: [
-                        attempt.number, now, attempt.status, attempt.transportError?.kind.rawValue,
-                        errorMessage, error?.errorCode, entryID,
-                    ])
+                    INSERT INTO hold (key, until, reason, setAt)
+                    SELECT endpoint, ?, 'rate limited (429)', ? FROM entry WHERE id = ?
+                    ON CONFLICT (key) DO UPDATE SET until = MAX(until, excluded.until), reason = excluded.reason, setAt = excluded.setAt
+                    """, arguments: [until.unixMilliseconds, now, entryID])
             }
             guard let entry = try Entry.fetchOne(db, sql: "\(Self.entrySelection) WHERE entry.id = ?", arguments: [entryID]) else {
                 throw JournalError(.notFound, "entry \(entryID) vanished while its attempt was recorded", entryID: entryID)

@@ -156,9 +156,13 @@ public final class Journal: Sendable {
     }
 
     /// Runs a write transaction, translating database failures into ``JournalError``.
+    ///
+    /// The write is shielded from the caller's cancellation: the outcome of a request that left the
+    /// process is recorded even when the task that sent it is being cancelled.
     func write<T: Sendable>(_ action: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let writer = self.writer
         do {
-            return try await writer.write(body)
+            return try await Task { try await writer.write(body) }.value
         } catch {
             throw JournalError.wrapping(error, path: path, doing: action)
         }

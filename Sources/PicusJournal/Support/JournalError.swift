@@ -67,8 +67,10 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 
     /// Translates a failure of a database access into a `JournalError` that says what to do.
-    package static func wrapping(_ error: any Error, path: String, doing action: String) -> JournalError {
+    package static func wrapping(_ error: any Error, path: String, doing action: String) -> any Error {
         if let error = error as? JournalError { return error }
+        // A cancelled read is the caller's choice, not a journal failure.
+        if error is CancellationError { return error }
         guard let dbError = error as? DatabaseError else {
             return JournalError(.database, "cannot \(action) journal \(path): \(error)", path: path,
                                 underlyingError: SendableDescription(error))

@@ -1,0 +1,245 @@
+import Foundation
+import Logging
+
+/// Turns queued entries into delivered requests, on the server's schedule, across processes and crashes.
+///
+/// The engine claims due entries with a lease in one `UPDATE … RETURNING` statement, so several
+/// engines — in one process or many — never take the same entry. Each claimed entry is replayed
+/// through the ``JournaledClient`` with a fresh access token and its own `Idempotency-Key`, and
+/// ends `succeeded`, `failed`, `expired` or back in the queue. A 429 holds back its whole
+/// endpoint until the server's reset; consecutive outages (503, transport failures) back the
+/// whole host off. An entry left in flight by a process that died is taken back once its lease
+/// runs out. A `succeeded` entry is never sent again.
+///
+/// ```swift
+/// let engine = ReplayEngine(client: client)
+/// let summary = try await engine.drain()          // everything due now
+/// let task = Task { try await engine.run() }      // or keep replaying until cancelled
+/// ```
+public actor ReplayEngine {
+    /// How the engine behaves.
+    public struct Configuration: Sendable {
+        /// How many entries are sent at once.
+        public var concurrency = 4
+        /// How long a claimed entry stays leased to this engine. Default: the client's lease.
+        public var leaseDuration: Duration?
+        /// After this many consecutive outages (503 or a transport failure) the host is backed off.
+        public var outagesBeforeHostBackoff = 3
+        /// Whether an entry whose sender died mid-request is replayed (true, the default: its
+        /// Idempotency-Key lets the server spot a duplicate) or parked as failed for an operator.
+        public var replaysAbandonedEntries = true
+        /// How often ``ReplayEngine/run()`` looks for work written by other processes.
+        public var pollInterval: Duration = .milliseconds(500)
+        /// Where the engine logs.
+        public var logger = Logger(label: "picus.journal.replay")
+
+        /// The default configuration.
+        public init() {}
+    }
+
+    /// What to replay in one ``ReplayEngine/drain(_:)``.
+    public struct DrainOptions: Sendable {
+        /// Only this entry.
+        public var entryID: Int64?
+        /// At most this many entries.
+        public var limit: Int?
+        /// Ignore `nextAttemptAt`; never a live lease, a `succeeded` entry, or a time the server asked for.
+        public var force = false
+
+        /// Everything due now.
+        public init(entryID: Int64? = nil, limit: Int? = nil, force: Bool = false) {
+            self.entryID = entryID
+            self.limit = limit
+            self.force = force
+        }
+    }
+
+    /// What one drain did.
+    public struct Summary: Sendable {
+        /// One replayed entry and what became of it.
+        public struct Item: Sendable {
+            /// The entry after its replay.
+            public var entry: Entry
+            /// The line ``Delivery/summary`` gives.
+            public var summary: String
+        }
+
+        /// Every entry replayed, in the order they finished.
+        public var items: [Item] = []
+        /// Entries taken back from a sender that died.
+        public var recovered: [Int64] = []
+        /// Entries expired without a send because they grew too old.
+        public var expiredUnsent: [Int64] = []
+        /// Until when the host is backed off, if the drain stopped for that.
+        public var hostBackedOffUntil: Date?
+
+        /// How many entries were sent.
+        public var replayed: Int { items.count }
+        /// The entries that succeeded.
+        public var succeeded: [Entry] { items.map(\.entry).filter { $0.state == .succeeded } }
+        /// The entries back in the queue, with their next time.
+        public var requeued: [Entry] { items.map(\.entry).filter { $0.state == .queued } }
+        /// The entries that failed for good.
+        public var failed: [Entry] { items.map(\.entry).filter { $0.state == .failed } }
+        /// The entries whose retry budget ran out.
+        public var expired: [Entry] { items.map(\.entry).filter { $0.state == .expired } }
+    }
+
+    /// The client every replay goes through.
+    public let client: JournaledClient
+    /// How the engine behaves.
+    public let configuration: Configuration
+    private var consecutiveOutages = 0
+
+    /// Creates an engine that replays the client's journal through the client.
+    public init(client: JournaledClient, configuration: Configuration = Configuration()) {
+        self.client = client
+        self.configuration = configuration
+    }
+
+    private var journal: Journal { client.journal }
+    private var leaseDuration: Duration { configuration.leaseDuration ?? client.leaseDuration }
+
+    /// The entries a drain with these options would send now, without sending them.
+    public func plan(_ options: DrainOptions = DrainOptions()) async throws -> [Entry] {
+        try await journal.dueEntries(ClaimFilter(id: options.entryID, force: options.force), limit: options.limit, now: Date())
+    }
+
+    /// Replays everything due now — once each — and returns what happened.
+    ///
+    /// Entries re-queued during the drain wait for their next time; they are not retried in the
+    /// same drain, even with `force`.
+    ///
+    /// - Parameters:
+    ///   - options: Which entries, how many, whether to force.
+    ///   - onReplay: Called with each replayed entry as soon as it is recorded.
+    /// - Throws: ``JournalError`` when the journal cannot be read or written.
+    public func drain(
+        _ options: DrainOptions = DrainOptions(), onReplay: @escaping @Sendable (Summary.Item) -> Void = { _ in }
+    ) async throws -> Summary {
+        var summary = Summary()
+        let now = Date()
+        summary.recovered = try await journal.recoverAbandoned(now: now, replay: configuration.replaysAbandonedEntries)
+        summary.expiredUnsent = try await journal.expireStale(olderThan: client.configuration.retryPolicy.maximumAge, now: now)
+        let pass = DrainPass(limit: options.limit, onReplay: onReplay)
+        let workers = max(1, min(configuration.concurrency, options.limit ?? Int.max))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<workers {
+                group.addTask { try await self.work(options, pass: pass) }
+            }
+            try await group.waitForAll()
+        }
+        summary.items = await pass.items
+        if let hold = try await journal.holds().first(where: { $0.key == "*" }) {
+            summary.hostBackedOffUntil = hold.until
+        }
+        return summary
+    }
+
+    /// Replays until the task is cancelled: wakes when the next entry falls due, when a lease
+    /// runs out, and when another process writes new work. Stops cleanly on cancellation: the
+    /// requests under way finish and are recorded.
+    ///
+    /// - Parameter onReplay: Called with each replayed entry, as it finishes.
+    public func run(onReplay: @escaping @Sendable (Summary.Item) -> Void = { _ in }) async throws {
+        do {
+            while !Task.isCancelled {
+                let summary = try await drain(onReplay: onReplay)
+                let next = try await journal.nextWakeDate()
+                let wait = min(configuration.pollInterval.timeInterval, max(0, (next ?? .distantFuture).timeIntervalSinceNow))
+                if summary.replayed > 0, wait <= 0 { continue }
+                try await Task.sleep(for: .milliseconds(Int64(max(wait, 0.01) * 1000)))
+            }
+        } catch is CancellationError {
+            return
+        }
+    }
+
+    /// One worker: claim an entry, replay it, until nothing is due or the pass is done.
+    private func work(_ options: DrainOptions, pass: DrainPass) async throws {
+        while !Task.isCancelled, await pass.takeTicket() {
+            guard let entry = try await pass.claimNext(options, journal: journal, owner: client.ownerID, leaseDuration: leaseDuration) else {
+                await pass.returnTicket()
+                return
+            }
+            // The request goes out whole even if the drain is cancelled meanwhile.
+            let delivery = try await Task { try await self.replay(entry) }.value
+            await pass.append(Summary.Item(entry: delivery.entry, summary: delivery.summary))
+            try await noteOutcome(delivery)
+        }
+    }
+
+    private nonisolated func replay(_ entry: Entry) async throws -> Delivery {
+        var headers = entry.requestHeaders
+        for name in ["authorization", "idempotency-key"] { headers[name] = nil }
+        return try await client.deliver(entry, headers: headers, body: entry.requestBody)
+    }
+
+    /// Counts consecutive outages and backs the host off after too many.
+    private func noteOutcome(_ delivery: Delivery) async throws {
+        let isOutage = delivery.transportError.map { $0.kind != .auth } ?? false || delivery.response?.status == 503
+        guard isOutage else {
+            consecutiveOutages = 0
+            return
+        }
+        consecutiveOutages += 1
+        guard consecutiveOutages >= configuration.outagesBeforeHostBackoff else { return }
+        let now = Date()
+        let policy = client.configuration.retryPolicy
+        let backoff = policy.backoff(afterAttempt: consecutiveOutages - configuration.outagesBeforeHostBackoff + 1,
+                                     random: Double.random(in: 0.5..<1))
+        var until = now.addingTimeInterval(backoff.timeInterval)
+        if let server = delivery.entry.notBefore, server > until { until = server }
+        configuration.logger.notice("host backed off", metadata: ["replay.outages": "\(consecutiveOutages)", "replay.until": "\(ISO8601.string(from: until))"])
+        try await journal.hold("*", until: until, reason: "\(consecutiveOutages) consecutive outages", now: now)
+    }
+}
+
+/// The shared state of one drain's workers: how many entries may still be taken, and the cursor
+/// that keeps a drain to one pass over the journal.
+private actor DrainPass {
+    private var remaining: Int?
+    private var cursor: Int64 = 0
+    private(set) var items: [ReplayEngine.Summary.Item] = []
+    private var isClaiming = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private let onReplay: @Sendable (ReplayEngine.Summary.Item) -> Void
+
+    init(limit: Int?, onReplay: @escaping @Sendable (ReplayEngine.Summary.Item) -> Void) {
+        remaining = limit
+        self.onReplay = onReplay
+    }
+
+    func takeTicket() -> Bool {
+        guard let left = remaining else { return true }
+        guard left > 0 else { return false }
+        remaining = left - 1
+        return true
+    }
+
+    func returnTicket() {
+        if let left = remaining { remaining = left + 1 }
+    }
+
+    /// Claims the next due entry past the cursor. Claims are taken one at a time, so an entry a
+    /// worker re-queues is behind the cursor before any other worker claims again.
+    func claimNext(_ options: ReplayEngine.DrainOptions, journal: Journal, owner: String, leaseDuration: Duration) async throws -> Entry? {
+        while isClaiming {
+            await withCheckedContinuation { waiters.append($0) }
+        }
+        isClaiming = true
+        defer {
+            isClaiming = false
+            if !waiters.isEmpty { waiters.removeFirst().resume() }
+        }
+        let filter = ClaimFilter(id: options.entryID, force: options.force, afterID: cursor)
+        let entry = try await journal.claim(filter, limit: 1, owner: owner, leaseDuration: leaseDuration, now: Date()).first
+        if let entry { cursor = max(cursor, entry.id) }
+        return entry
+    }
+
+    func append(_ item: ReplayEngine.Summary.Item) {
+        items.append(item)
+        onReplay(item)
+    }
+}

@@ -1,0 +1,168 @@
+import ArgumentParser
+import Foundation
+import PicusJournal
+
+struct ReplayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Send the queued entries that are due, each with its own Idempotency-Key.",
+        discussion: """
+            Prints a line per entry and a summary. Exit 0 unless an entry failed for good (then 1). Several \
+            replays may run on one journal at once: each entry is leased to one of them.
+
+            Example:
+              picus-journal replay --dry-run
+              picus-journal replay --concurrency 8
+              picus-journal replay --watch          # until SIGINT or SIGTERM; see the README for systemd
+            """)
+
+    @Flag(help: "List what would be sent; send nothing.")
+    var dryRun = false
+
+    @Flag(help: "Keep replaying as entries fall due, until SIGINT or SIGTERM.")
+    var watch = false
+
+    @Option(help: ArgumentHelp("Only this entry.", valueName: "id"))
+    var id: Int64?
+
+    @Option(help: ArgumentHelp("At most this many entries.", valueName: "n"))
+    var limit: Int?
+
+    @Option(help: ArgumentHelp("How many entries are sent at once.", valueName: "n"))
+    var concurrency: Int = 4
+
+    @Flag(help: "Ignore each entry's next-attempt time; never a live lease, a succeeded entry, or a time the server asked for.")
+    var force = false
+
+    @Option(help: ArgumentHelp("Seconds an entry stays leased to this replay before another may take it back.", valueName: "seconds"))
+    var lease: Double?
+
+    @OptionGroup var journal: JournalOptions
+    @OptionGroup var api: APIOptions
+
+    func validate() throws {
+        guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }
+        if let limit, limit <= 0 { throw ValidationError("--limit must be a positive number") }
+        if let lease, lease <= 0 { throw ValidationError("--lease must be a positive number of seconds") }
+        if watch, dryRun || id != nil || limit != nil {
+            throw ValidationError("--watch replays everything as it falls due; it does not take --dry-run, --id or --limit")
+        }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let journal = try journal.open()
+            let client = try api.makeClient(journal: journal)
+            var configuration = ReplayEngine.Configuration()
+            configuration.concurrency = concurrency
+            if let lease { configuration.leaseDuration = .milliseconds(Int64(lease * 1000)) }
+            let engine = ReplayEngine(client: client, configuration: configuration)
+            let options = ReplayEngine.DrainOptions(entryID: id, limit: limit, force: force)
+
+            if dryRun {
+                let due = try await engine.plan(options)
+                say(due.isEmpty ? "Nothing is due." : "Would replay \(due.count) entr\(due.count == 1 ? "y" : "ies"):")
+                for entry in due {
+                    say("  entry \(entry.id): \(entry.method) \(entry.target) (attempt \(entry.attemptCount + 1), \(entry.state.rawValue))")
+                }
+                return
+            }
+            if watch {
+                try await watchUntilSignalled(engine)
+                return
+            }
+            let summary = try await engine.drain(options)
+            for item in summary.items { say(item.summary) }
+            say(try await describe(summary, journal: journal))
+            if !summary.failed.isEmpty { throw ExitCode.failure }
+        }
+    }
+
+    private func watchUntilSignalled(_ engine: ReplayEngine) async throws {
+        say("Replaying \(journal.resolvedPath) as entries fall due; stop with SIGINT or SIGTERM.")
+        let work = Task {
+            try await engine.run { item in say(item.summary) }
+        }
+        let stopper = Task {
+            let signal = await terminationSignal()
+            say("Received signal \(signal): finishing the requests under way.")
+            work.cancel()
+        }
+        defer { stopper.cancel() }
+        try await work.value
+        say("Stopped.")
+    }
+
+    private func describe(_ summary: ReplayEngine.Summary, journal: Journal) async throws -> String {
+        var lines: [String] = []
+        if !summary.recovered.isEmpty {
+            lines.append("Took back \(summary.recovered.count) entr\(summary.recovered.count == 1 ? "y" : "ies") whose sender stopped mid-request: \(summary.recovered.map(String.init).joined(separator: ", ")).")
+        }
+        if !summary.expiredUnsent.isEmpty {
+            lines.append("Expired \(summary.expiredUnsent.count) entries too old to send.")
+        }
+        lines.append("Replayed \(summary.replayed): \(summary.succeeded.count) succeeded, \(summary.requeued.count) re-queued, \(summary.failed.count) failed, \(summary.expired.count) expired.")
+        for entry in summary.requeued {
+            lines.append("  entry \(entry.id) re-queued for \(entry.dueAt.map(ISO8601String) ?? "later")")
+        }
+        if let until = summary.hostBackedOffUntil {
+            lines.append("The API kept failing: the host is backed off until \(ISO8601String(until)).")
+        }
+        if summary.replayed == 0, let next = try await journal.nextWakeDate() {
+            lines.append("Nothing was due; the next entry falls due at \(ISO8601String(next)).")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+struct CancelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cancel",
+        abstract: "Cancel a queued or pending entry so that nothing sends it.",
+        discussion: """
+            Example:
+              picus-journal cancel 42
+            """)
+
+    @Argument(help: "The entry id.")
+    var id: Int64
+
+    @OptionGroup var journal: JournalOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let entry = try await journal.open().cancel(entry: id)
+            say("entry \(entry.id): \(entry.method) \(entry.target) cancelled")
+        }
+    }
+}
+
+struct RequeueCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "requeue",
+        abstract: "Put a failed, expired or cancelled entry back in the queue, due now.",
+        discussion: """
+            A succeeded entry is refused: requeueing it would send it twice.
+
+            Example:
+              picus-journal requeue 42 && picus-journal replay --id 42
+            """)
+
+    @Argument(help: "The entry id.")
+    var id: Int64
+
+    @OptionGroup var journal: JournalOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let entry = try await journal.open().requeue(entry: id)
+            say("entry \(entry.id): \(entry.method) \(entry.target) queued, due now")
+        }
+    }
+}
+
+/// Writes a line to stdout at once: no buffering between the CLI and whoever reads it.
+func say(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}
+

@@ -1,0 +1,304 @@
+import Foundation
+@testable import PicusJournal
+import PicusSandbox
+import Testing
+
+@Suite(.timeLimit(.minutes(1)))
+struct ReplayEngineTests {
+    private func key(_ entry: Entry) -> String { entry.uuid.uuidString.lowercased() }
+
+    @Test func anOutageThenRecoveryDeliversEveryQueuedEntryExactlyOnce() async throws {
+        let folder = try TemporaryFolder()
+        try await withSandbox(.unlimited) { sandbox in
+            let client = try makeClient(folder: folder, sandbox: sandbox)
+            await sandbox.addFault(SandboxFault(status: 503, count: 5, path: "/v1/simulations"))
+            var queued: [Entry] = []
+            for index in 0..<5 {
+                queued.append(try await client.send(.post("/v1/simulations", json: #"{"simulation_name":"outage-\#(index)"}"#)).entry)
+            }
+            #expect(queued.allSatisfy { $0.state == .queued })
+
+            let summary = try await ReplayEngine(client: client).drain(.init(force: true))
+
+            #expect(summary.replayed == 5)
+            #expect(summary.succeeded.count == 5)
+            let received = await sandbox.receivedRequests()
+            for entry in queued {
+                let sent = received.filter { $0.idempotencyKey == key(entry) }
+                #expect(sent.map(\.status) == [503, 201], "entry \(entry.id)")
+            }
+            let again = try await ReplayEngine(client: client).drain(.init(force: true))
+            #expect(again.replayed == 0)
+        }
+    }
+
+    @Test func aDrainSendsNothingBeforeTheTimeTheServerAskedEvenWithForce() async throws {
+        let folder = try TemporaryFolder()
+        try await withSandbox { sandbox in
+            let client = try makeClient(folder: folder, sandbox: sandbox)
+            await sandbox.addFault(SandboxFault(status: 503, count: 1, path: "/v1/agents", retryAfter: "3600"))
+            let entry = try await client.send(.get("/v1/agents")).entry
+
+            let summary = try await ReplayEngine(client: client).drain(.init(force: true))
+
+            #expect(summary.replayed == 0)
+            #expect(try await client.journal.entry(id: entry.id)?.state == .queued)
+            #expect(await sandbox.receivedRequests().filter { $0.idempotencyKey == key(entry) }.count == 1)
+        }
+    }
+
+    /// Queues an entry with `fault`, replays with `run()`, and returns when the replay arrived and what was asked.
+    private func replayTime(after fault: SandboxFault, path: String, asked: (Date) -> Date) async throws -> (sent: Date, asked: Date) {
+        let folder = try TemporaryFolder()
+        return try await withSandbox { sandbox in
+            let client = try makeClient(folder: folder, sandbox: sandbox)
+            await sandbox.addFault(fault)
+            let start = Date()
+            let entry = try await client.send(.get(path)).entry
+            #expect(entry.state == .queued)
+            let engine = ReplayEngine(client: client)
+            let runner = Task { try await engine.run() }
+
+            let received = await sandbox.receivedRequests { requests in
+                requests.contains { $0.idempotencyKey == entry.uuid.uuidString.lowercased() && $0.status == 200 }
+            }
+            runner.cancel()
+            try await runner.value
+            let replay = try #require(received.last { $0.idempotencyKey == key(entry) })
+            return (Date(timeIntervalSince1970: Double(replay.receivedAt) / 1000), asked(start))
+        }
+    }
+
+    @Test func retryAfterInSecondsIsObeyed() async throws {
+        let result = try await replayTime(after: SandboxFault(status: 503, path: "/v1/agents", retryAfter: "2"), path: "/v1/agents") {
+            $0.addingTimeInterval(2)
+        }
+        #expect(result.sent >= result.asked)
+    }
+
+    @Test func retryAfterAsAnHTTPDateIsObeyed() async throws {
+        let when = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 3).rounded(.up))
+        let result = try await replayTime(after: SandboxFault(status: 429, path: "/v1/agents", retryAfter: HTTPDate.string(from: when)),
+                                          path: "/v1/agents") { _ in when }
+        #expect(result.sent >= result.asked)
+    }
+
+    @Test func theRateLimitResetIsObeyed() async throws {
+        let reset = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 2).rounded(.up))
+        let fault = SandboxFault(status: 429, path: "/v1/templates", headers: [
+            "X-Ratelimit-Limit": "10", "X-Ratelimit-Remaining": "0", "X-Ratelimit-Reset": String(Int(reset.timeIntervalSince1970)),
+        ])
+        let result = try await replayTime(after: fault, path: "/v1/templates") { _ in reset }
+        #expect(result.sent >= result.asked)
+    }
+
+    @Test func a429HoldsBackItsWholeEndpointButNotOthers() async throws {
+        let folder = try TemporaryFolder()
+        try await withSandbox { sandbox in
+            let client = try makeClient(folder: folder, sandbox: sandbox)
+            await sandbox.addFault(SandboxFault(status: 429, path: "/v1/agents/1", retryAfter: "3600"))
+            _ = try await client.send(.get("/v1/agents/1"))
+            let sameEndpoint = try await client.enqueue(.get("/v1/agents/2"))
+            let otherEndpoint = try await client.enqueue(.get("/v1/templates"))
+
+            let summary = try await ReplayEngine(client: client).drain(.init(force: true))
+
+            #expect(summary.items.map(\.entry.id) == [otherEndpoint.id])
+            #expect(try await client.journal.entry(id: sameEndpoint.id)?.state == .pending)
+            #expect(try await client.journal.holds().map(\.key) == ["GET /v1/agents/{id}"])
+        }
+    }
+
+    @Test func consecutiveOutagesBackTheWholeHostOff() async throws {
+        let folder = try TemporaryFolder()
+        try await withSandbox(.unlimited) { sandbox in
+            let client = try makeClient(folder: folder, sandbox: sandbox)
+            _ = try await client.send(.get("/v1/agents"))
+            for index in 0..<6 { try await client.enqueue(.get("/v1/agents/\(index % 3 + 1)")) }
+            await sandbox.addFault(SandboxFault(status: 503, count: 100, path: "/v1/agents/*"))
+            var configuration = ReplayEngine.Configuration()
+            configuration.concurrency = 1
+            configuration.outagesBeforeHostBackoff = 3
+
+            let summary = try await ReplayEngine(client: client, configuration: configuration).drain()
+
+            #expect(summary.replayed == 3)
+            #expect(summary.hostBackedOffUntil != nil)
+            #expect(try await client.journal.holds().contains { $0.key == "*" })
+            #expect(try await client.journal.countsByState()[.pending] == 3)
+        }
+    }
+
+    @Test func anEntryWhoseSenderDiedIsTakenBackAndReplayedWithItsKey() async throws {
+        let folder = try TemporaryFolder()
+        try await withSandbox { sandbox in
+            let client = try makeClient(folder: folder, sandbox: sandbox)
+            let orphan = try await client.journal.insert(NewEntry(
+                method: "POST", path: "/v1/simulations", headers: ["content-type": "application/json"],
+                body: Data(#"{"simulation_name":"orphan"}"#.utf8), state: .inFlight, leaseOwner: "dead-process",
+                leaseExpiresAt: Date().addingTimeInterval(-1), createdAt: Date().addingTimeInterval(-60)))
+
+            let summary = try await ReplayEngine(client: client).drain()
+
+            #expect(summary.recovered == [orphan.id])
+            #expect(summary.succeeded.map(\.id) == [orphan.id])
+            let attempts = try await client.journal.attempts(ofEntry: orphan.id)
+            #expect(attempts.map(\.transportError) == [.abandoned, nil])
+            #expect(attempts.map(\.status) == [nil, 201])
+            let received = await sandbox.receivedRequests().filter { $0.path == "/v1/simulations" }
+            #expect(received.map(\.idempotencyKey) == [key(orphan)])
+        }
+    }
+
+    @Test func aLiveLeaseIsNeverTakenEvenWithForce() async throws {
+        let folder = try TemporaryFolder()
+        try await withSandbox { sandbox in
+            let client = try makeClient(folder: folder, sandbox: sandbox)
+            let busy = try await client.journal.insert(NewEntry(
+                method: "GET", path: "/v1/agents", headers: [:], state: .inFlight, leaseOwner: "someone-else",
+                leaseExpiresAt: Date().addingTimeInterval(3600), createdAt: Date()))
+
+            let summary = try await ReplayEngine(client: client).drain(.init(force: true))
+
+            #expect(summary.replayed == 0)
+            #expect(try await client.journal.entry(id: busy.id)?.leaseOwner == "someone-else")
+        }
+    }
+
+    @Test func parkingAbandonedEntriesLeavesThemForAnOperator() async throws {
+        let folder = try TemporaryFolder()
+        try await withSandbox { sandbox in
+            let client = try makeClient(folder: folder, sandbox: sandbox)
+            let orphan = try await client.journal.insert(NewEntry(
+                method: "POST", path: "/v1/simulations", headers: [:], body: Data("{}".utf8), state: .inFlight,
+                leaseOwner: "dead", leaseExpiresAt: Date().addingTimeInterval(-1), createdAt: Date()))
+            var configuration = ReplayEngine.Configuration()
+            configuration.replaysAbandonedEntries = false
+
+            let summary = try await ReplayEngine(client: client, configuration: configuration).drain()
+
+            #expect(summary.replayed == 0)
+            let parked = try #require(try await client.journal.entry(id: orphan.id))
+            #expect(parked.state == .failed)
+            #expect(parked.lastErrorMessage?.contains("parked for an operator") == true)
+            #expect(await sandbox.receivedRequests().isEmpty)
+        }
+    }
+
+    @Test func anEntryExpiresWhenItsAttemptsAreSpent() async throws {
+        let folder = try TemporaryFolder()
+        try await withSandbox { sandbox in
+            let client = try makeClient(folder: folder, sandbox: sandbox) { $0.retryPolicy.maximumAttempts = 2 }
+            await sandbox.addFault(SandboxFault(status: 503, count: 2, path: "/v1/agents"))
+            let entry = try await client.send(.get("/v1/agents")).entry
+
+            let summary = try await ReplayEngine(client: client).drain(.init(force: true))
+
+            #expect(summary.expired.map(\.id) == [entry.id])
+            #expect(try await client.journal.entry(id: entry.id)?.attemptCount == 2)
+        }
+    }
+
+    @Test func aPendingEntryIsDeliveredAndASucceededOneNeverAgain() async throws {
+        let folder = try TemporaryFolder()
+        try await withSandbox { sandbox in
+            let client = try makeClient(folder: folder, sandbox: sandbox)
+            let pending = try await client.enqueue(.post("/v1/simulations", json: #"{"simulation_name":"later"}"#))
+            #expect(pending.state == .pending)
+
+            let first = try await ReplayEngine(client: client).drain()
+            let second = try await ReplayEngine(client: client).drain(.init(force: true))
+
+            #expect(first.succeeded.map(\.id) == [pending.id])
+            #expect(second.replayed == 0)
+            await #expect(throws: JournalError.self) { try await client.journal.requeue(entry: pending.id) }
+            #expect(await sandbox.receivedRequests().filter { $0.idempotencyKey == key(pending) }.count == 1)
+        }
+    }
+
+    @Test func cancelAndRequeueMoveAnEntryAsAnOperatorAsks() async throws {
+        let folder = try TemporaryFolder()
+        try await withSandbox { sandbox in
+            let client = try makeClient(folder: folder, sandbox: sandbox)
+            let entry = try await client.enqueue(.get("/v1/agents"))
+
+            let cancelled = try await client.journal.cancel(entry: entry.id)
+            let nothing = try await ReplayEngine(client: client).drain(.init(force: true))
+            let requeued = try await client.journal.requeue(entry: entry.id)
+            let delivered = try await ReplayEngine(client: client).drain()
+
+            #expect(cancelled.state == .cancelled)
+            #expect(nothing.replayed == 0)
+            #expect(requeued.state == .queued)
+            #expect(delivered.succeeded.map(\.id) == [entry.id])
+            await #expect(throws: JournalError.self) { try await client.journal.cancel(entry: entry.id) }
+        }
+    }
+
+    @Test func runStopsCleanlyWhenCancelled() async throws {
+        let folder = try TemporaryFolder()
+        try await withSandbox { sandbox in
+            let client = try makeClient(folder: folder, sandbox: sandbox)
+            let engine = ReplayEngine(client: client)
+            let runner = Task { try await engine.run() }
+            let entry = try await client.enqueue(.get("/v1/agents"))
+            _ = await sandbox.receivedRequests { $0.contains { $0.idempotencyKey == entry.uuid.uuidString.lowercased() } }
+
+            runner.cancel()
+            try await runner.value
+
+            let journal = client.journal
+            let stored = try await journal.entry(id: entry.id)
+            #expect(stored?.state == .succeeded)
+        }
+    }
+}
+
+/// What at-least-once means for a POST the server processed but never answered.
+struct AtLeastOnceTests {
+    private func orphanOfAProcessedRequest(sandbox: PicusSandbox, client: JournaledClient) async throws -> Entry {
+        // The server processes the request; its sender dies before recording the answer.
+        let entry = try await client.journal.insert(NewEntry(
+            method: "POST", path: "/v1/simulations", headers: ["content-type": "application/json"],
+            body: Data(#"{"simulation_name":"processed"}"#.utf8), state: .inFlight, leaseOwner: "dead",
+            leaseExpiresAt: Date().addingTimeInterval(-1), createdAt: Date()))
+        let token = try await RefreshTokenCredentials(refreshToken: "sandbox-refresh-token", baseURL: sandbox.url).accessToken()
+        let first = try await URLSessionTransport().send(HTTPRequest(
+            method: "POST", url: sandbox.url.appendingPathComponent("v1/simulations"),
+            headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json",
+                      "Idempotency-Key": entry.uuid.uuidString.lowercased()],
+            body: entry.requestBody))
+        #expect(first.status == 201)
+        return entry
+    }
+
+    @Test func aServerThatHonoursTheKeyAnswersTheReplayWithItsFirstAnswer() async throws {
+        let folder = try TemporaryFolder()
+        var configuration = PicusSandbox.Configuration()
+        configuration.honoursIdempotencyKeys = true
+        try await withSandbox(configuration) { sandbox in
+            let client = try makeClient(folder: folder, sandbox: sandbox)
+            let entry = try await orphanOfAProcessedRequest(sandbox: sandbox, client: client)
+
+            let summary = try await ReplayEngine(client: client).drain()
+
+            #expect(summary.succeeded.map(\.id) == [entry.id])
+            #expect(summary.items.first?.entry.lastStatus == 201)
+        }
+    }
+
+    @Test func aServerThatIgnoresTheKeySeesADuplicateAndTheJournalShowsWhy() async throws {
+        let folder = try TemporaryFolder()
+        try await withSandbox { sandbox in
+            let client = try makeClient(folder: folder, sandbox: sandbox)
+            let entry = try await orphanOfAProcessedRequest(sandbox: sandbox, client: client)
+
+            let summary = try await ReplayEngine(client: client).drain()
+
+            #expect(summary.failed.map(\.id) == [entry.id])
+            let attempts = try await client.journal.attempts(ofEntry: entry.id)
+            #expect(attempts.map(\.transportError) == [.abandoned, nil])
+            #expect(attempts.last?.error?.message == "simulation_already_exist")
+        }
+    }
+}
