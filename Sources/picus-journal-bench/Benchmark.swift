@@ -47,7 +47,6 @@ struct Benchmark {
             }
             rows.append(("journaled, durability \(durability.rawValue)", timings))
         }
-        await sandbox.stop()
 
         print(pad("scenario", 34) + pad("mean ms", 10) + pad("p50 ms", 10) + pad("p99 ms", 10) + pad("req/s", 10) + "× baseline")
         for (name, timings) in rows {
@@ -59,6 +58,51 @@ struct Benchmark {
         print("Overhead of the journal per request (mean): " + rows.dropFirst().map {
             "\($0.0.replacingOccurrences(of: "journaled, ", with: "")): +\(format($0.1.mean - bare.mean)) ms"
         }.joined(separator: ", "))
+
+        print("")
+        print("Replay drain: \(requests) pending POST /v1/simulations, durability full, no rate limit")
+        print("")
+        print(pad("concurrency", 14) + pad("bare req/s", 14) + pad("drain entries/s", 18) + "× baseline")
+        for concurrency in [1, 4, 8] {
+            let bareRate = try await rate(requests, concurrency: concurrency) {
+                let response = try await transport.send(HTTPRequest(method: "POST", url: sandbox.url.appendingPathComponent("v1/simulations"), headers: [
+                    "Authorization": "Bearer \(token)", "Content-Type": "application/json",
+                    "Idempotency-Key": UUID().uuidString.lowercased(),
+                ], body: Data(#"{"simulation_name":"bare-\#(UUID().uuidString)"}"#.utf8)))
+                precondition(response.status == 201)
+            }
+            let journal = try Journal(path: folder.appendingPathComponent("drain-\(concurrency).sqlite").path)
+            let client = JournaledClient(journal: journal, baseURL: sandbox.url, credentials: credentials, transport: transport)
+            for _ in 0..<requests {
+                try await client.enqueue(.post("/v1/simulations", json: #"{"simulation_name":"drain-\#(UUID().uuidString)"}"#))
+            }
+            var configuration = ReplayEngine.Configuration()
+            configuration.concurrency = concurrency
+            let engine = ReplayEngine(client: client, configuration: configuration)
+            let clock = ContinuousClock()
+            let start = clock.now
+            let summary = try await engine.drain()
+            let seconds = (clock.now - start).seconds
+            precondition(summary.succeeded.count == requests)
+            let drainRate = Double(requests) / seconds
+            print(pad(String(concurrency), 14) + pad(String(Int(bareRate)), 14) + pad(String(Int(drainRate)), 18)
+                  + format(drainRate / bareRate, digits: 2))
+        }
+        await sandbox.stop()
+    }
+
+    /// Requests per second of `count` calls spread over `concurrency` loops.
+    static func rate(_ count: Int, concurrency: Int, _ body: @escaping @Sendable () async throws -> Void) async throws -> Double {
+        let clock = ContinuousClock()
+        let start = clock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<concurrency {
+                let share = count / concurrency + (worker < count % concurrency ? 1 : 0)
+                group.addTask { for _ in 0..<share { try await body() } }
+            }
+            try await group.waitForAll()
+        }
+        return Double(count) / (clock.now - start).seconds
     }
 
     struct Timings {
@@ -91,5 +135,11 @@ struct Benchmark {
 
     static func format(_ value: Double, digits: Int = 3) -> String {
         String(format: "%.\(digits)f", value)
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

@@ -61,7 +61,12 @@ struct ReplayCommand: AsyncParsableCommand {
 
             if dryRun {
                 let due = try await engine.plan(options)
-                say(due.isEmpty ? "Nothing is due." : "Would replay \(due.count) entr\(due.count == 1 ? "y" : "ies"):")
+                if due.isEmpty {
+                    let next = try await journal.nextWakeDate()
+                    say("Nothing is due." + (next.map { " The next entry falls due at \(ISO8601String($0))." } ?? ""))
+                } else {
+                    say("Would replay \(due.count) entr\(due.count == 1 ? "y" : "ies"):")
+                }
                 for entry in due {
                     say("  entry \(entry.id): \(entry.method) \(entry.target) (attempt \(entry.attemptCount + 1), \(entry.state.rawValue))")
                 }
