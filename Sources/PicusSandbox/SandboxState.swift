@@ -55,7 +55,12 @@ actor SandboxState {
 
     // MARK: - In-process control
 
-    func addFault(_ fault: SandboxFault) { faults.append(fault) }
+    func addFault(_ fault: SandboxFault) {
+        // HTTP statuses are three digits; a fault outside them would be refused by the HTTP layer.
+        var fault = fault
+        fault.status = min(max(fault.status, 100), 599)
+        faults.append(fault)
+    }
     func clearFaults() { faults.removeAll() }
     func receivedRequests() -> [ReceivedRequest] { received }
     func clearReceivedRequests() { received.removeAll() }
@@ -260,14 +265,14 @@ actor SandboxState {
     }
 
     private func withSimulation(_ id: String?, _ body: ([String: Any]) -> SandboxReply) -> SandboxReply {
-        guard let id, let number = UInt(id) else { return .parsing(id ?? "") }
-        guard let simulation = simulations.first(where: { $0["id"] as? Int == Int(number) }) else { return .notFound }
+        guard let id, UInt(id) != nil else { return .parsing(id ?? "") }
+        guard let number = Int(id), let simulation = simulations.first(where: { $0["id"] as? Int == number }) else { return .notFound }
         return body(simulation)
     }
 
     private func record(in records: [[String: Any]], id: String?) -> SandboxReply {
-        guard let id, let number = UInt(id) else { return .parsing(id ?? "") }
-        guard let record = records.first(where: { $0["id"] as? Int == Int(number) }) else { return .notFound }
+        guard let id, UInt(id) != nil else { return .parsing(id ?? "") }
+        guard let number = Int(id), let record = records.first(where: { $0["id"] as? Int == number }) else { return .notFound }
         return .json(200, record)
     }
 
@@ -284,7 +289,7 @@ actor SandboxState {
         }
         if let text = query["offset"] {
             guard let value = UInt(text) else { return .parsing(text) }
-            offset = Int(value)
+            offset = Int(min(value, UInt(Int.max)))
         }
         let slice = offset < records.count ? Array(records[offset..<min(records.count, offset + limit)]) : []
         return .json(200, [name: slice, "pages": ["limit": limit, "offset": offset, "total_count": records.count]])
@@ -298,10 +303,9 @@ actor SandboxState {
             return .json(200, ["status": "ok"])
         case ("POST", "/_sandbox/faults"):
             let decoder = JSONDecoder()
-            if let list = try? decoder.decode([SandboxFault].self, from: body) {
+            let list = (try? decoder.decode([SandboxFault].self, from: body)) ?? (try? decoder.decode(SandboxFault.self, from: body)).map { [$0] }
+            if let list, list.allSatisfy({ (100...599).contains($0.status) && $0.count > 0 }) {
                 faults.append(contentsOf: list)
-            } else if let fault = try? decoder.decode(SandboxFault.self, from: body) {
-                faults.append(fault)
             } else {
                 return .message(400, "a fault is {\"status\":503,\"count\":1,\"method\":\"GET\",\"path\":\"/v1/agents\",\"retryAfter\":\"5\",\"html\":false,\"delayMs\":0}")
             }

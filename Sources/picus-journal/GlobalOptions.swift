@@ -29,7 +29,7 @@ struct APIOptions: ParsableArguments {
 
     func validate() throws {
         _ = try resolvedBaseURL()
-        guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be between 0 and 3600 seconds") }
+        guard timeout.isFinite, timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be between 0 and 3600 seconds") }
     }
 
     func resolvedBaseURL() throws -> URL {

@@ -33,7 +33,7 @@ struct EntryTable {
             let status = entry.lastStatus.map(String.init) ?? entry.lastTransportError?.rawValue ?? "-"
             let error = entry.lastErrorMessage ?? ""
             let state = fit(entry.state.rawValue, 9)
-            lines.append("\(fit(String(entry.id), 5, right: true)) \(timeFormat.format(entry.createdAt)) \(fit(entry.method, 6)) \(fit(entry.target, 20)) \(colors ? paint(state, entry.state) : state) \(fit(status, 6)) \(error.count > 17 ? fit(error, 17) : error)")
+            lines.append("\(fit(String(entry.id), 5, right: true)) \(timeFormat.format(entry.createdAt)) \(fit(entry.method, 6)) \(fit(entry.redactedTarget, 20)) \(colors ? paint(state, entry.state) : state) \(fit(status, 6)) \(error.count > 17 ? fit(error, 17) : error)")
         }
         return lines.map { String($0.reversed().drop(while: { $0 == " " }).reversed()) }.joined(separator: "\n") + "\n"
     }
@@ -56,7 +56,7 @@ struct EntryDetail {
 
     func render() -> String {
         var lines = [
-            "Entry \(entry.id)  \(entry.method) \(entry.target)",
+            "Entry \(entry.id)  \(entry.method) \(entry.redactedTarget)",
             "  uuid (Idempotency-Key)  \(entry.uuid.uuidString.lowercased())",
             "  created                 \(ISO8601String(entry.createdAt))",
             "  state                   \(entry.state.rawValue)",
@@ -64,7 +64,7 @@ struct EntryDetail {
         ]
         if let next = entry.nextAttemptAt { lines.append("  next attempt            \(ISO8601String(next))") }
         if let body = entry.requestBody, !body.isEmpty {
-            lines.append("  request body            \(String(decoding: body.prefix(500), as: UTF8.self))")
+            lines.append("  request body            \(String(decoding: Redactor.body(body).prefix(500), as: UTF8.self))")
         }
         for attempt in attempts {
             let result = attempt.status.map { "HTTP \(StatusCode($0))" } ?? "no response (\(attempt.transportError?.rawValue ?? "?"))"

@@ -43,7 +43,9 @@ struct ReplayCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }
         if let limit, limit <= 0 { throw ValidationError("--limit must be a positive number") }
-        if let lease, lease <= 0 { throw ValidationError("--lease must be a positive number of seconds") }
+        if let lease, !(lease.isFinite && lease >= 0.5 && lease <= 86_400) {
+            throw ValidationError("--lease must be between 0.5 and 86400 seconds (longer than a request takes)")
+        }
         if watch, dryRun || id != nil || limit != nil {
             throw ValidationError("--watch replays everything as it falls due; it does not take --dry-run, --id or --limit")
         }
@@ -68,7 +70,7 @@ struct ReplayCommand: AsyncParsableCommand {
                     say("Would replay \(due.count) entr\(due.count == 1 ? "y" : "ies"):")
                 }
                 for entry in due {
-                    say("  entry \(entry.id): \(entry.method) \(entry.target) (attempt \(entry.attemptCount + 1), \(entry.state.rawValue))")
+                    say("  entry \(entry.id): \(entry.method) \(entry.redactedTarget) (attempt \(entry.attemptCount + 1), \(entry.state.rawValue))")
                 }
                 return
             }
@@ -84,12 +86,13 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     private func watchUntilSignalled(_ engine: ReplayEngine) async throws {
+        let signals = TerminationSignals()
         say("Replaying \(journal.resolvedPath) as entries fall due; stop with SIGINT or SIGTERM.")
         let work = Task {
             try await engine.run { item in say(item.summary) }
         }
         let stopper = Task {
-            let signal = await terminationSignal()
+            guard let signal = await signals.next() else { return }
             say("Received signal \(signal): finishing the requests under way.")
             work.cancel()
         }
@@ -137,7 +140,7 @@ struct CancelCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let entry = try await journal.open().cancel(entry: id)
-            say("entry \(entry.id): \(entry.method) \(entry.target) cancelled")
+            say("entry \(entry.id): \(entry.method) \(entry.redactedTarget) cancelled")
         }
     }
 }
@@ -161,7 +164,7 @@ struct RequeueCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let entry = try await journal.open().requeue(entry: id)
-            say("entry \(entry.id): \(entry.method) \(entry.target) queued, due now")
+            say("entry \(entry.id): \(entry.method) \(entry.redactedTarget) queued, due now")
         }
     }
 }

@@ -35,6 +35,7 @@ struct SandboxCommand: AsyncParsableCommand {
             var configuration = noRateLimits ? PicusSandbox.Configuration.unlimited : PicusSandbox.Configuration()
             configuration.port = port
             configuration.refreshToken = refreshToken
+            let signals = TerminationSignals()
             let sandbox = try await PicusSandbox.start(configuration: configuration)
             FileHandle.standardOutput.write(Data("""
                 \(sandbox.url.absoluteString)
@@ -42,11 +43,15 @@ struct SandboxCommand: AsyncParsableCommand {
 
                 """.utf8))
             let stopper = Task {
-                _ = await terminationSignal()
+                guard await signals.next() != nil else { return }
                 await sandbox.stop()
             }
-            try? await sandbox.wait()
-            stopper.cancel()
+            defer { stopper.cancel() }
+            do {
+                try await sandbox.wait()
+            } catch is CancellationError {
+                // Stopped by a signal: a clean exit.
+            }
         }
     }
 }

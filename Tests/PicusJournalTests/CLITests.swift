@@ -206,7 +206,11 @@ import Testing
         let buffer = LineBuffer()
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
-            if data.isEmpty { continuation.finish(); return }
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                continuation.finish()
+                return
+            }
             for line in buffer.append(data) { continuation.yield(line) }
         }
         let exit: Task<Int32, any Error> = Task {

@@ -291,3 +291,46 @@ actor CommittedEntryObserver: HTTPTransport {
         return try await transport.send(request)
     }
 }
+
+/// Hostile or broken answers never crash the client and never leak a secret.
+struct HostileServerTests {
+    @Test(arguments: [
+        ["Retry-After": "inf"], ["Retry-After": "1e300"], ["Retry-After": "-5"], ["Retry-After": "nan"],
+        ["X-Ratelimit-Reset": "nan"], ["X-Ratelimit-Reset": "-1e300"], ["X-Ratelimit-Reset": "1e400"],
+        ["X-Ratelimit-Limit": "many", "X-Ratelimit-Remaining": "-1"],
+    ])
+    func nonsenseHeadersOnA429StillQueueTheEntry(headers: [String: String]) async throws {
+        let folder = try TemporaryFolder()
+        try await withSandbox { sandbox in
+            let client = try makeClient(folder: folder, sandbox: sandbox)
+            await sandbox.addFault(SandboxFault(status: 429, path: "/v1/agents", headers: headers))
+
+            let delivery = try await client.send(.get("/v1/agents"))
+
+            #expect(delivery.entry.state == .queued)
+            let next = try #require(delivery.entry.dueAt)
+            #expect(next.timeIntervalSinceNow < 86_400 + 60)
+        }
+    }
+
+    @Test func aTokenExchangeErrorThatEchoesTheRefreshTokenKeepsItOut() async throws {
+        let folder = try TemporaryFolder()
+        let refreshToken = "rt-ECHOED-SECRET-55aa"
+        var configuration = PicusSandbox.Configuration()
+        configuration.refreshToken = refreshToken
+        let path = folder.path("journal.sqlite")
+        try await withSandbox(configuration) { sandbox in
+            await sandbox.addFault(SandboxFault(status: 400, path: "/v1/auth/token",
+                                                body: #"{"message":"bad token \#(refreshToken)","refresh_token":"\#(refreshToken)"}"#))
+            let client = try makeClient(folder: folder, sandbox: sandbox, refreshToken: refreshToken)
+
+            let delivery = try await client.send(.get("/v1/agents"))
+
+            #expect(delivery.entry.state == .failed)
+            #expect(!delivery.summary.contains(refreshToken))
+            let bytes = try await journalBytes(at: path)
+            #expect(bytes.contains("/v1/agents"))
+            #expect(!bytes.contains(refreshToken))
+        }
+    }
+}

@@ -47,15 +47,16 @@ struct ReplayEngineTests {
         }
     }
 
-    /// Queues an entry with `fault`, replays with `run()`, and returns when the replay arrived and what was asked.
-    private func replayTime(after fault: SandboxFault, path: String, asked: (Date) -> Date) async throws -> (sent: Date, asked: Date) {
+    /// Queues an entry with `fault`, replays it with `run()`, and returns when the replay arrived,
+    /// the earliest time the journal recorded for it, and the send that got the fault.
+    private func replayTime(after fault: SandboxFault, path: String) async throws -> (sent: Date, notBefore: Date, failedAt: Date) {
         let folder = try TemporaryFolder()
         return try await withSandbox { sandbox in
             let client = try makeClient(folder: folder, sandbox: sandbox)
             await sandbox.addFault(fault)
-            let start = Date()
             let entry = try await client.send(.get(path)).entry
             #expect(entry.state == .queued)
+            let notBefore = try #require(entry.notBefore)
             let engine = ReplayEngine(client: client)
             let runner = Task { try await engine.run() }
 
@@ -64,23 +65,26 @@ struct ReplayEngineTests {
             }
             runner.cancel()
             try await runner.value
-            let replay = try #require(received.last { $0.idempotencyKey == key(entry) })
-            return (Date(timeIntervalSince1970: Double(replay.receivedAt) / 1000), asked(start))
+            let sends = received.filter { $0.idempotencyKey == key(entry) }
+            let failed = try #require(sends.first)
+            let replay = try #require(sends.last)
+            return (Date(timeIntervalSince1970: Double(replay.receivedAt) / 1000), notBefore,
+                    Date(timeIntervalSince1970: Double(failed.receivedAt) / 1000))
         }
     }
 
     @Test func retryAfterInSecondsIsObeyed() async throws {
-        let result = try await replayTime(after: SandboxFault(status: 503, path: "/v1/agents", retryAfter: "2"), path: "/v1/agents") {
-            $0.addingTimeInterval(2)
-        }
-        #expect(result.sent >= result.asked)
+        let result = try await replayTime(after: SandboxFault(status: 503, path: "/v1/agents", retryAfter: "2"), path: "/v1/agents")
+        #expect(result.notBefore >= result.failedAt.addingTimeInterval(2))
+        #expect(result.sent >= result.notBefore)
     }
 
     @Test func retryAfterAsAnHTTPDateIsObeyed() async throws {
         let when = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 3).rounded(.up))
         let result = try await replayTime(after: SandboxFault(status: 429, path: "/v1/agents", retryAfter: HTTPDate.string(from: when)),
-                                          path: "/v1/agents") { _ in when }
-        #expect(result.sent >= result.asked)
+                                          path: "/v1/agents")
+        #expect(result.notBefore == when)
+        #expect(result.sent >= when)
     }
 
     @Test func theRateLimitResetIsObeyed() async throws {
@@ -88,8 +92,9 @@ struct ReplayEngineTests {
         let fault = SandboxFault(status: 429, path: "/v1/templates", headers: [
             "X-Ratelimit-Limit": "10", "X-Ratelimit-Remaining": "0", "X-Ratelimit-Reset": String(Int(reset.timeIntervalSince1970)),
         ])
-        let result = try await replayTime(after: fault, path: "/v1/templates") { _ in reset }
-        #expect(result.sent >= result.asked)
+        let result = try await replayTime(after: fault, path: "/v1/templates")
+        #expect(result.notBefore == reset)
+        #expect(result.sent >= reset)
     }
 
     @Test func a429HoldsBackItsWholeEndpointButNotOthers() async throws {
@@ -251,6 +256,58 @@ struct ReplayEngineTests {
             let stored = try await journal.entry(id: entry.id)
             #expect(stored?.state == .succeeded)
         }
+    }
+}
+
+/// Leases: a sender that lost its entry never moves it, and history never collides.
+struct LeaseTests {
+    @Test func aSenderWhoseLeaseWasTakenRecordsButDoesNotMoveTheEntry() async throws {
+        let folder = try TemporaryFolder()
+        let journal = try Journal(path: folder.path("journal.sqlite"))
+        let entry = try await journal.insert(NewEntry(method: "GET", path: "/v1/agents", headers: [:], state: .inFlight,
+                                                       leaseOwner: "late", leaseExpiresAt: Date().addingTimeInterval(-1), createdAt: Date()))
+        _ = try await journal.recoverAbandoned(now: Date(), replay: true, neverReplayed: [])
+        let claimed = try await journal.claim(ClaimFilter(force: true), limit: 1, owner: "new", leaseDuration: .seconds(60), now: Date())
+        #expect(claimed.map(\.id) == [entry.id])
+
+        let afterLate = try await journal.record(
+            NewAttempt(number: 1, startedAt: Date(), durationMs: 1, status: 503, outcome: .retryable, responseHeaders: [:]),
+            forEntry: entry.id, leaseOwner: "late", then: EntryTransition(state: .queued, nextAttemptAt: Date()))
+
+        #expect(afterLate.state == .inFlight)
+        #expect(afterLate.leaseOwner == "new")
+        // The abandoned attempt was 1, the late one 2: the new holder's next attempt is 3, and so is a second recovery's.
+        let attempts = try await journal.attempts(ofEntry: entry.id)
+        #expect(attempts.map(\.number) == [1, 2])
+        _ = try await journal.renewLease(of: entry.id, owner: "new", until: Date().addingTimeInterval(-1))
+        _ = try await journal.recoverAbandoned(now: Date(), replay: true, neverReplayed: [])
+        #expect(try await journal.attempts(ofEntry: entry.id).map(\.number) == [1, 2, 3])
+    }
+
+    @Test func aLateSuccessStillMarksAnEntryNobodyIsSending() async throws {
+        let folder = try TemporaryFolder()
+        let journal = try Journal(path: folder.path("journal.sqlite"))
+        let entry = try await journal.insert(NewEntry(method: "GET", path: "/v1/agents", headers: [:], state: .inFlight,
+                                                       leaseOwner: "slow", leaseExpiresAt: Date().addingTimeInterval(-1), createdAt: Date()))
+        _ = try await journal.recoverAbandoned(now: Date(), replay: true, neverReplayed: [])
+
+        let updated = try await journal.record(
+            NewAttempt(number: 1, startedAt: Date(), durationMs: 1, status: 200, outcome: .success, responseHeaders: [:]),
+            forEntry: entry.id, leaseOwner: "slow", then: EntryTransition(state: .succeeded))
+
+        #expect(updated.state == .succeeded)
+    }
+
+    @Test func anAbandonedTokenExchangeIsNeverReplayed() async throws {
+        let folder = try TemporaryFolder()
+        let journal = try Journal(path: folder.path("journal.sqlite"))
+        let entry = try await journal.insert(NewEntry(method: "POST", path: "/v1/auth/token", headers: [:], state: .inFlight,
+                                                       leaseOwner: "dead", leaseExpiresAt: Date().addingTimeInterval(-1), createdAt: Date()))
+
+        _ = try await journal.recoverAbandoned(now: Date(), replay: true, neverReplayed: RetryPolicy().neverReplayedKeys)
+
+        #expect(try await journal.entry(id: entry.id)?.state == .failed)
+        await #expect(throws: JournalError.self) { try await journal.requeue(entry: entry.id) }
     }
 }
 

@@ -212,6 +212,11 @@ final class RunningProcess: @unchecked Sendable {
         try await exit.value
     }
 
+    deinit {
+        // A failed test must not leave a `replay --watch` behind.
+        if process.isRunning { kill() }
+    }
+
     /// Whether it died of a signal.
     var wasKilled: Bool { process.terminationReason == .uncaughtSignal }
 }

@@ -130,8 +130,12 @@ public actor RefreshTokenCredentials: CredentialProvider {
             throw CredentialError(transportError: TransportError(.other, String(describing: error)))
         }
         guard (200..<300).contains(response.status) else {
+            // The answer of a token exchange may echo the refresh token: never let it out.
+            var body = Redactor.body(response.body)
+            let secret = Data(refreshToken.utf8)
+            while let range = body.range(of: secret) { body.replaceSubrange(range, with: Data(Redactor.placeholder.utf8)) }
             throw CredentialError(status: response.status,
-                                  body: ErrorBody.decode(response.body, contentType: response[header: "content-type"]),
+                                  body: ErrorBody.decode(body, contentType: response[header: "content-type"]),
                                   retryAfter: response[header: "retry-after"])
         }
         guard case .object(let fields)? = JSONValue(parsing: response.body),

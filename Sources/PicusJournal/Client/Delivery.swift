@@ -43,6 +43,6 @@ public struct Delivery: Sendable {
         case .cancelled: "cancelled"
         case .pending, .inFlight: entry.state.rawValue
         }
-        return "entry \(entry.id) (\(entry.method) \(entry.target)): \(parts.joined(separator: " ")); \(fate)"
+        return "entry \(entry.id) (\(entry.method) \(entry.redactedTarget)): \(parts.joined(separator: " ")); \(fate)"
     }
 }

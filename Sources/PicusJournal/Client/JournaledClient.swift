@@ -87,7 +87,7 @@ public final class JournaledClient: Sendable {
             query: replayable ? request.query : request.query.map(Redactor.query),
             headers: Redactor.headers(headers),
             body: replayable ? request.body : request.body.map(Redactor.body),
-            state: .inFlight, leaseOwner: ownerID, leaseExpiresAt: now.addingTimeInterval(leaseDuration.timeInterval),
+            state: .inFlight, leaseOwner: makeLeaseToken(), leaseExpiresAt: now.addingTimeInterval(leaseDuration.timeInterval),
             createdAt: now))
         return try await deliver(entry, headers: request.headers, body: request.body)
     }
@@ -114,6 +114,11 @@ public final class JournaledClient: Sendable {
             headers: Redactor.headers(headers), body: request.body, state: .pending, createdAt: Date()))
     }
 
+    /// A lease token unique to one send or one claim: two senders in one process never share one.
+    package func makeLeaseToken() -> String {
+        "\(ownerID)/\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
     /// How long a sender holds an entry: long enough for a token exchange and two attempts.
     package var leaseDuration: Duration {
         configuration.timeout * 3 + .seconds(30)
@@ -130,6 +135,7 @@ public final class JournaledClient: Sendable {
         var number = entry.attemptCount + 1
         var hasRefreshed = false
         let logger = configuration.logger
+        let lease = entry.leaseOwner ?? ownerID
 
         while true {
             var sentHeaders = headers
@@ -147,8 +153,8 @@ public final class JournaledClient: Sendable {
                     token = try await credentials.accessToken()
                     sentHeaders["Authorization"] = "Bearer \(token!)"
                 } catch {
-                    return try await recordCredentialFailure(error, entry: entry, number: number, startedAt: startedAt,
-                                                             durationMs: milliseconds(clock.now - start))
+                    return try await recordCredentialFailure(error, entry: entry, lease: lease, number: number,
+                                                             startedAt: startedAt, durationMs: milliseconds(clock.now - start))
                 }
             }
 
@@ -166,7 +172,7 @@ public final class JournaledClient: Sendable {
                 let attempt = NewAttempt(
                     number: number, startedAt: startedAt, durationMs: durationMs, transportError: failure,
                     outcome: decision.outcome, responseHeaders: [:])
-                let updated = try await journal.record(attempt, forEntry: entry.id, leaseOwner: ownerID, then: decision.transition)
+                let updated = try await journal.record(attempt, forEntry: entry.id, leaseOwner: lease, then: decision.transition)
                 logger.debug("attempt failed", metadata: ["entry.id": "\(entry.id)", "transport.error": "\(failure.kind.rawValue)"])
                 return Delivery(entry: updated, transportError: failure)
             }
@@ -190,10 +196,16 @@ public final class JournaledClient: Sendable {
 
             if response.status == 401, usesCredentials, !hasRefreshed, let credentials {
                 attempt.outcome = .refresh
-                _ = try await journal.record(attempt, forEntry: entry.id, leaseOwner: ownerID, then: nil)
+                _ = try await journal.record(attempt, forEntry: entry.id, leaseOwner: lease, then: nil)
                 if let token { await credentials.invalidate(token) }
                 hasRefreshed = true
                 number += 1
+                // The inline retry needs the lease for as long again; another sender may have taken it.
+                guard try await journal.renewLease(of: entry.id, owner: lease,
+                                                   until: Date().addingTimeInterval(leaseDuration.timeInterval)) else {
+                    let current = try await journal.entry(id: entry.id) ?? entry
+                    return Delivery(entry: current, response: response, error: error)
+                }
                 logger.debug("401: refreshing the access token", metadata: ["entry.id": "\(entry.id)"])
                 continue
             }
@@ -202,14 +214,14 @@ public final class JournaledClient: Sendable {
                 forStatus: response.status, headers: response.headers, attemptNumber: number,
                 method: entry.method, path: entry.path, createdAt: entry.createdAt, now: now)
             attempt.outcome = decision.outcome
-            let updated = try await journal.record(attempt, forEntry: entry.id, leaseOwner: ownerID, then: decision.transition)
+            let updated = try await journal.record(attempt, forEntry: entry.id, leaseOwner: lease, then: decision.transition)
             logger.debug("attempt recorded", metadata: ["entry.id": "\(entry.id)", "http.status": "\(response.status)"])
             return Delivery(entry: updated, response: response, error: error)
         }
     }
 
     private func recordCredentialFailure(
-        _ error: any Error, entry: Entry, number: Int, startedAt: Date, durationMs: Double
+        _ error: any Error, entry: Entry, lease: String, number: Int, startedAt: Date, durationMs: Double
     ) async throws -> Delivery {
         let credentialError = (error as? CredentialError)
             ?? CredentialError(transportError: TransportError(.other, String(describing: error)))
@@ -232,7 +244,7 @@ public final class JournaledClient: Sendable {
                 body.message = "token exchange: \(body.message ?? "HTTP \(credentialError.status ?? 0)")"
                 return body
             }, serverNotBefore: serverNotBefore)
-        let updated = try await journal.record(attempt, forEntry: entry.id, leaseOwner: ownerID, then: decision.transition)
+        let updated = try await journal.record(attempt, forEntry: entry.id, leaseOwner: lease, then: decision.transition)
         return Delivery(entry: updated, error: attempt.error, transportError: failure)
     }
 

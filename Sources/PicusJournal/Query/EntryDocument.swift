@@ -34,7 +34,7 @@ public struct EntryDocument: Encodable, Sendable {
         try container.encode(entry.uuid.uuidString.lowercased(), forKey: .uuid)
         try container.encode(ISO8601.string(from: entry.createdAt), forKey: .createdAt)
         try container.encode(entry.method, forKey: .method)
-        try container.encode(entry.target, forKey: .path)
+        try container.encode(entry.redactedTarget, forKey: .path)
         try container.encode(entry.state.rawValue, forKey: .state)
         try container.encode(entry.lastStatus, forKey: .status)
         try container.encode(entry.lastTransportError?.rawValue, forKey: .transportError)
@@ -48,7 +48,7 @@ public struct EntryDocument: Encodable, Sendable {
         guard let attempts else { return }
         try container.encode(ISO8601.string(from: entry.updatedAt), forKey: .updatedAt)
         try container.encode(entry.requestHeaders, forKey: .requestHeaders)
-        try container.encode(entry.requestBody.map { String(decoding: $0, as: UTF8.self) }, forKey: .requestBody)
+        try container.encode(entry.requestBody.map { String(decoding: Redactor.body($0), as: UTF8.self) }, forKey: .requestBody)
         try container.encode(entry.leaseOwner, forKey: .leaseOwner)
         try container.encode(entry.leaseExpiresAt.map(ISO8601.string(from:)), forKey: .leaseExpiresAt)
         try container.encode(attempts.map(AttemptDocument.init), forKey: .history)

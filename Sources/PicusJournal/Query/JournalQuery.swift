@@ -104,7 +104,7 @@ extension JournalQuery {
     /// Parses a time bound: a span back from `now` (`90m`, `24h`, `7d`, `2w`, `30s`) or an ISO 8601 time or date.
     public static func time(_ text: String, relativeTo now: Date = Date()) -> Date? {
         let text = text.trimmingCharacters(in: .whitespaces)
-        if let unit = text.last, let amount = Double(text.dropLast()), amount >= 0 {
+        if let unit = text.last, let amount = Double(text.dropLast()), amount.isFinite, amount >= 0, amount < 1e7 {
             let seconds: Double? = switch unit {
             case "s": 1
             case "m": 60

@@ -9,11 +9,14 @@ package struct ClaimFilter: Sendable {
     package var force = false
     /// Only entries with a larger id: one pass over the journal per drain.
     package var afterID: Int64 = 0
+    /// Endpoints never replayed (`POST /v1/auth/token`): never claimed.
+    package var neverReplayed: [String] = []
 
-    package init(id: Int64? = nil, force: Bool = false, afterID: Int64 = 0) {
+    package init(id: Int64? = nil, force: Bool = false, afterID: Int64 = 0, neverReplayed: [String] = []) {
         self.id = id
         self.force = force
         self.afterID = afterID
+        self.neverReplayed = neverReplayed
     }
 }
 
@@ -29,12 +32,18 @@ extension Journal {
             AND NOT EXISTS (SELECT 1 FROM hold WHERE hold.key IN (entry.endpoint, '*') AND hold.until > :now)
             """
         if filter.id != nil { clause += " AND entry.id = :id" }
+        if !filter.neverReplayed.isEmpty {
+            clause += " AND entry.endpoint NOT IN (\(filter.neverReplayed.indices.map { ":never\($0)" }.joined(separator: ", ")))"
+        }
         return clause
     }
 
     private static func arguments(_ filter: ClaimFilter, now: Date) -> StatementArguments {
         var arguments: StatementArguments = ["afterID": filter.afterID, "force": filter.force, "now": now.unixMilliseconds]
         if let id = filter.id { _ = arguments.append(contentsOf: ["id": id]) }
+        for (index, endpoint) in filter.neverReplayed.enumerated() {
+            _ = arguments.append(contentsOf: ["never\(index)": endpoint])
+        }
         return arguments
     }
 
@@ -74,18 +83,20 @@ extension Journal {
     /// Each gets an `abandoned` attempt in its history — the server may have received it — and is
     /// queued for replay with its own Idempotency-Key, or failed for an operator to decide when
     /// `replay` is false.
-    package func recoverAbandoned(now: Date, replay: Bool) async throws -> [Int64] {
+    package func recoverAbandoned(now: Date, replay: Bool, neverReplayed: Set<String>) async throws -> [Int64] {
         try await write("recover abandoned entries in") { db in
             let rows = try Row.fetchAll(db, sql: """
-                SELECT id, attemptCount, updatedAt FROM entry WHERE state = 'inFlight' AND leaseExpiresAt <= ?
+                SELECT id, endpoint, updatedAt, (SELECT COALESCE(MAX(number), 0) FROM attempt WHERE entryId = entry.id) AS lastNumber
+                FROM entry WHERE state = 'inFlight' AND leaseExpiresAt <= ?
                 """, arguments: [now.unixMilliseconds])
-            let message = replay
-                ? "the process sending it stopped before recording the outcome; the server may have received it; replaying with the same Idempotency-Key"
-                : "the process sending it stopped before recording the outcome; the server may have received it; parked for an operator (requeue to send it again)"
             for row in rows {
                 let id: Int64 = row["id"]
-                let number: Int = row["attemptCount"] + 1
+                let number: Int = row["lastNumber"] + 1
                 let startedAt: Int64 = row["updatedAt"]
+                let replay = replay && !neverReplayed.contains(row["endpoint"])
+                let message = replay
+                    ? "the process sending it stopped before recording the outcome; the server may have received it; replaying with the same Idempotency-Key"
+                    : "the process sending it stopped before recording the outcome; the server may have received it; parked for an operator (requeue to send it again)"
                 try db.execute(sql: """
                     INSERT INTO attempt (entryId, number, startedAt, durationMs, transportError, outcome, errorMessage)
                     VALUES (?, ?, ?, ?, 'abandoned', ?, ?)
@@ -101,14 +112,15 @@ extension Journal {
         }
     }
 
-    /// Expires queued entries older than `maximumAge` without sending them.
+    /// Expires queued entries older than `maximumAge`, and untouched for as long, without sending them.
+    /// (An operator's requeue touches an entry: it gets one more try.)
     package func expireStale(olderThan maximumAge: Duration, now: Date) async throws -> [Int64] {
         try await write("expire entries in") { db in
             try Int64.fetchAll(db, sql: """
-                UPDATE entry SET state = 'expired', nextAttemptAt = NULL, updatedAt = ?
-                WHERE state IN ('queued', 'pending') AND createdAt <= ?
+                UPDATE entry SET state = 'expired', nextAttemptAt = NULL, updatedAt = :now
+                WHERE state IN ('queued', 'pending') AND createdAt <= :cutoff AND updatedAt <= :cutoff
                 RETURNING id
-                """, arguments: [now.unixMilliseconds, now.addingTimeInterval(-maximumAge.timeInterval).unixMilliseconds])
+                """, arguments: ["now": now.unixMilliseconds, "cutoff": now.addingTimeInterval(-maximumAge.timeInterval).unixMilliseconds])
         }
     }
 
@@ -165,10 +177,14 @@ extension Journal {
 
     /// Puts a failed, expired, cancelled or queued entry back in the queue, due now.
     ///
-    /// A succeeded entry is refused: requeueing it would send it twice.
+    /// A succeeded entry is refused: requeueing it would send it twice. So is an entry the policy
+    /// never replays (the token exchange).
     @discardableResult
-    public func requeue(entry id: Int64, now: Date = Date()) async throws -> Entry {
+    public func requeue(entry id: Int64, policy: RetryPolicy = RetryPolicy(), now: Date = Date()) async throws -> Entry {
         try await transition(entry: id, now: now) { entry in
+            if !policy.isReplayable(method: entry.method, path: entry.path) {
+                throw JournalError(.invalidTransition, "entry \(id) is \(entry.method) \(entry.path), which is never replayed", entryID: id)
+            }
             switch entry.state {
             case .succeeded:
                 throw JournalError(.invalidTransition, "entry \(id) succeeded; requeueing it would send it twice", entryID: id)

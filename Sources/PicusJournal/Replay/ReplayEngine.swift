@@ -102,7 +102,9 @@ public actor ReplayEngine {
 
     /// The entries a drain with these options would send now, without sending them.
     public func plan(_ options: DrainOptions = DrainOptions()) async throws -> [Entry] {
-        try await journal.dueEntries(ClaimFilter(id: options.entryID, force: options.force), limit: options.limit, now: Date())
+        try await journal.dueEntries(
+            ClaimFilter(id: options.entryID, force: options.force, neverReplayed: Array(client.configuration.retryPolicy.neverReplayedKeys)),
+            limit: options.limit, now: Date())
     }
 
     /// Replays everything due now — once each — and returns what happened.
@@ -119,7 +121,9 @@ public actor ReplayEngine {
     ) async throws -> Summary {
         var summary = Summary()
         let now = Date()
-        summary.recovered = try await journal.recoverAbandoned(now: now, replay: configuration.replaysAbandonedEntries)
+        let policy = client.configuration.retryPolicy
+        summary.recovered = try await journal.recoverAbandoned(
+            now: now, replay: configuration.replaysAbandonedEntries, neverReplayed: policy.neverReplayedKeys)
         summary.expiredUnsent = try await journal.expireStale(olderThan: client.configuration.retryPolicy.maximumAge, now: now)
         let pass = DrainPass(limit: options.limit, onReplay: onReplay)
         let workers = max(1, min(configuration.concurrency, options.limit ?? Int.max))
@@ -142,13 +146,25 @@ public actor ReplayEngine {
     ///
     /// - Parameter onReplay: Called with each replayed entry, as it finishes.
     public func run(onReplay: @escaping @Sendable (Summary.Item) -> Void = { _ in }) async throws {
+        var isFirstPass = true
         do {
             while !Task.isCancelled {
-                let summary = try await drain(onReplay: onReplay)
-                let next = try await journal.nextWakeDate()
-                let wait = min(configuration.pollInterval.timeInterval, max(0, (next ?? .distantFuture).timeIntervalSinceNow))
-                if summary.replayed > 0, wait <= 0 { continue }
-                try await Task.sleep(for: .milliseconds(Int64(max(wait, 0.01) * 1000)))
+                do {
+                    let next = try await journal.nextWakeDate()
+                    // Drain when something is due (and once at start, to take back abandoned leases);
+                    // otherwise sleep until it is, looking in at the poll interval for other processes' work.
+                    if isFirstPass || (next.map { $0 <= Date() } ?? false) {
+                        isFirstPass = false
+                        let summary = try await drain(onReplay: onReplay)
+                        if summary.replayed > 0 { continue }
+                    }
+                    let wait = min(configuration.pollInterval.timeInterval, max(0.01, (next ?? .distantFuture).timeIntervalSinceNow))
+                    try await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
+                } catch let error as JournalError where error.code == .busy {
+                    // Another process held the journal too long: try again at the next look.
+                    configuration.logger.warning("journal busy; retrying", metadata: ["journal.path": "\(journal.path)"])
+                    try await Task.sleep(for: configuration.pollInterval)
+                }
             }
         } catch is CancellationError {
             return
@@ -158,7 +174,10 @@ public actor ReplayEngine {
     /// One worker: claim an entry, replay it, until nothing is due or the pass is done.
     private func work(_ options: DrainOptions, pass: DrainPass) async throws {
         while !Task.isCancelled, await pass.takeTicket() {
-            guard let entry = try await pass.claimNext(options, journal: journal, owner: client.ownerID, leaseDuration: leaseDuration) else {
+            guard let entry = try await pass.claimNext(
+                options, journal: journal, owner: client.makeLeaseToken(), leaseDuration: leaseDuration,
+                neverReplayed: Array(client.configuration.retryPolicy.neverReplayedKeys))
+            else {
                 await pass.returnTicket()
                 return
             }
@@ -223,7 +242,9 @@ private actor DrainPass {
 
     /// Claims the next due entry past the cursor. Claims are taken one at a time, so an entry a
     /// worker re-queues is behind the cursor before any other worker claims again.
-    func claimNext(_ options: ReplayEngine.DrainOptions, journal: Journal, owner: String, leaseDuration: Duration) async throws -> Entry? {
+    func claimNext(
+        _ options: ReplayEngine.DrainOptions, journal: Journal, owner: String, leaseDuration: Duration, neverReplayed: [String]
+    ) async throws -> Entry? {
         while isClaiming {
             await withCheckedContinuation { waiters.append($0) }
         }
@@ -232,7 +253,7 @@ private actor DrainPass {
             isClaiming = false
             if !waiters.isEmpty { waiters.removeFirst().resume() }
         }
-        let filter = ClaimFilter(id: options.entryID, force: options.force, afterID: cursor)
+        let filter = ClaimFilter(id: options.entryID, force: options.force, afterID: cursor, neverReplayed: neverReplayed)
         let entry = try await journal.claim(filter, limit: 1, owner: owner, leaseDuration: leaseDuration, now: Date()).first
         if let entry { cursor = max(cursor, entry.id) }
         return entry

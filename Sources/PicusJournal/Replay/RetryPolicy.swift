@@ -18,11 +18,14 @@ public struct RetryPolicy: Sendable {
         /// The path, without query string.
         public var path: String
 
-        /// Creates an endpoint.
+        /// Creates an endpoint. The path is normalised: no empty segments, no trailing slash.
         public init(_ method: String, _ path: String) {
             self.method = method.uppercased()
-            self.path = path
+            self.path = "/" + path.split(separator: "/").joined(separator: "/")
         }
+
+        /// The endpoint key the journal stores, `POST /v1/auth/token`.
+        var key: String { EndpointKey.make(method: method, path: path) }
     }
 
     /// What to do with an entry after an attempt.
@@ -61,6 +64,9 @@ public struct RetryPolicy: Sendable {
     public func isReplayable(method: String, path: String) -> Bool {
         !neverReplayed.contains(Endpoint(method, path))
     }
+
+    /// The journal's endpoint keys of `neverReplayed`.
+    package var neverReplayedKeys: Set<String> { Set(neverReplayed.map(\.key)) }
 
     /// Whether a response with this status queues its entry.
     public func isRetryable(status: Int) -> Bool {
@@ -119,7 +125,9 @@ public struct RetryPolicy: Sendable {
     /// `X-Ratelimit-Reset`; clamped to `longestWait`. Nil when the server said nothing.
     public func earliestRetry(status: Int, headers: [String: String], now: Date) -> Date? {
         var asked = headers["retry-after"].flatMap { Self.retryAfterDate($0, now: now) }
-        if asked == nil, status == 429, let reset = headers["x-ratelimit-reset"].flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }) {
+        if asked == nil, status == 429, let reset = headers["x-ratelimit-reset"].flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }),
+            reset.isFinite, reset > 0, reset < 1e15
+        {
             asked = Date(timeIntervalSince1970: reset > 1e12 ? reset / 1000 : reset)
         }
         guard let asked else { return nil }
@@ -129,7 +137,10 @@ public struct RetryPolicy: Sendable {
     /// Parses `Retry-After`: delta seconds or an HTTP-date (RFC 9110 §10.2.3).
     public static func retryAfterDate(_ value: String, now: Date) -> Date? {
         let value = value.trimmingCharacters(in: .whitespaces)
-        if let seconds = Double(value), seconds >= 0 { return now.addingTimeInterval(seconds) }
+        if let seconds = Double(value) {
+            // A nonsense number (negative, infinite, centuries) asks for nothing usable.
+            return seconds.isFinite && seconds >= 0 && seconds < 1e10 ? now.addingTimeInterval(seconds) : nil
+        }
         return HTTPDate.parse(value)
     }
 }

@@ -60,6 +60,13 @@ public struct Entry: Sendable, Hashable, Identifiable {
         }
     }
 
+    /// The path as requested, with secret query parameters (`token=`, `api_key=`, …) redacted: what
+    /// lists, shows and exports print.
+    public var redactedTarget: String {
+        guard let query, !query.isEmpty else { return path }
+        return "\(path)?\(Redactor.query(query))"
+    }
+
     /// The path as requested, query string included.
     public var target: String {
         guard let query, !query.isEmpty else { return path }

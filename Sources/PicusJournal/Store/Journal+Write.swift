@@ -138,13 +138,21 @@ extension Journal {
                     attempt.rateLimitLimit, attempt.rateLimitRemaining, attempt.rateLimitReset,
                 ])
             let isSuccess = attempt.outcome == .success
+            // The count is history: it moves whoever holds the lease. The rest is the holder's to decide,
+            // except a success, which is the truth about an entry nobody is sending now.
+            let holds = isSuccess
+                ? "(leaseOwner IS :lease OR state IN ('queued', 'pending', 'failed', 'expired'))"
+                : "leaseOwner IS :lease"
+            try db.execute(sql: "UPDATE entry SET attemptCount = MAX(attemptCount, :number), updatedAt = :now WHERE id = :id",
+                           arguments: ["number": number, "now": now, "id": entryID])
             try db.execute(sql: """
-                UPDATE entry SET attemptCount = MAX(attemptCount, ?), updatedAt = ?, lastStatus = ?,
-                    lastTransportError = ?, lastErrorMessage = ?, lastErrorCode = ?
-                WHERE id = ? AND leaseOwner IS ?
+                UPDATE entry SET lastStatus = :status, lastTransportError = :transport, lastErrorMessage = :message,
+                    lastErrorCode = :code
+                WHERE id = :id AND \(holds)
                 """, arguments: [
-                    number, now, attempt.status, attempt.transportError?.kind.rawValue,
-                    isSuccess ? nil : errorMessage, isSuccess ? nil : error?.errorCode, entryID, leaseOwner,
+                    "status": attempt.status, "transport": attempt.transportError?.kind.rawValue,
+                    "message": isSuccess ? nil : errorMessage, "code": isSuccess ? nil : error?.errorCode,
+                    "id": entryID, "lease": leaseOwner,
                 ])
             if let transition {
                 let keepsLease = transition.state == .inFlight
@@ -152,7 +160,7 @@ extension Journal {
                     UPDATE entry SET state = ?, nextAttemptAt = ?, notBefore = ?,
                         leaseOwner = CASE WHEN ? THEN leaseOwner END,
                         leaseExpiresAt = CASE WHEN ? THEN leaseExpiresAt END
-                    WHERE id = ? AND leaseOwner IS ?
+                    WHERE id = ? AND \(holds.replacingOccurrences(of: ":lease", with: "?"))
                     """, arguments: [
                         transition.state.rawValue, transition.nextAttemptAt?.unixMilliseconds,
                         transition.state == .queued ? attempt.serverNotBefore?.unixMilliseconds : nil,
@@ -170,6 +178,15 @@ extension Journal {
                 throw JournalError(.notFound, "entry \(entryID) vanished while its attempt was recorded", entryID: entryID)
             }
             return entry
+        }
+    }
+
+    /// Extends a lease its owner still holds; false when another sender has taken the entry.
+    package func renewLease(of entryID: Int64, owner: String, until: Date) async throws -> Bool {
+        try await write("write to") { db in
+            try db.execute(sql: "UPDATE entry SET leaseExpiresAt = ? WHERE id = ? AND state = 'inFlight' AND leaseOwner = ?",
+                           arguments: [until.unixMilliseconds, entryID, owner])
+            return db.changesCount > 0
         }
     }
 }

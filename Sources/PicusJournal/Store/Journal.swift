@@ -122,8 +122,8 @@ public final class Journal: Sendable {
                 throw JournalError(.cannotOpen, "cannot create the journal's folder \(folder): \(error.localizedDescription)", path: path)
             }
         }
-        guard fileManager.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
-            throw JournalError(.cannotOpen, "cannot create journal \(path); check that its folder is writable", path: path)
+        if case .failed(let code) = ExclusiveFile.create(atPath: path, mode: 0o600) {
+            throw JournalError(.cannotOpen, "cannot create journal \(path): \(ExclusiveFile.describe(errno: code)); check that its folder is writable", path: path)
         }
     }
 

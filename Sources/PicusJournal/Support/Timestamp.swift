@@ -3,7 +3,10 @@ import Foundation
 extension Date {
     /// Unix milliseconds, the unit the journal stores and the Picus API uses.
     package var unixMilliseconds: Int64 {
-        Int64((timeIntervalSince1970 * 1000).rounded(.down))
+        let milliseconds = (timeIntervalSince1970 * 1000).rounded(.down)
+        guard milliseconds.isFinite else { return milliseconds > 0 ? .max : 0 }
+        // Saturate: a date from a hostile header must not trap.
+        return Int64(exactly: milliseconds) ?? (milliseconds > 0 ? Int64.max : Int64.min)
     }
 
     /// The date of a unix-millisecond timestamp.

@@ -1,0 +1,29 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Creates a new empty file with `mode`, unless one exists: two processes opening a new journal
+/// at once never replace each other's file.
+package enum ExclusiveFile {
+    package enum Outcome {
+        case created, alreadyExists, failed(errno: Int32)
+    }
+
+    package static func create(atPath path: String, mode: mode_t) -> Outcome {
+        let descriptor = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode)
+        if descriptor >= 0 {
+            close(descriptor)
+            return .created
+        }
+        let error = errno
+        return error == EEXIST ? .alreadyExists : .failed(errno: error)
+    }
+
+    package static func describe(errno code: Int32) -> String {
+        String(cString: strerror(code))
+    }
+}
