@@ -27,7 +27,7 @@ let package = Package(
         .target(
             name: "PicusJournalMigrations",
             path: "Migrations",
-            resources: [.embedInCode("0001_journal.sql")],
+            resources: [.embedInCode("0001_journal.sql"), .embedInCode("0002_search.sql")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -12,6 +12,8 @@ CREATE TABLE entry (
     uuid TEXT NOT NULL UNIQUE,
     createdAt INTEGER NOT NULL,
     updatedAt INTEGER NOT NULL,
+    -- The base URL it was sent to, such as 'https://api.picussecurity.com'.
+    origin TEXT,
     method TEXT NOT NULL,
     -- The path without its query string.
     path TEXT NOT NULL,
@@ -43,6 +45,7 @@ CREATE INDEX entry_on_lastStatus_createdAt ON entry(lastStatus, createdAt);
 CREATE INDEX entry_on_state_createdAt ON entry(state, createdAt);
 CREATE INDEX entry_on_state_nextAttemptAt ON entry(state, nextAttemptAt);
 CREATE INDEX entry_on_state_leaseExpiresAt ON entry(state, leaseExpiresAt);
+CREATE INDEX entry_on_state_updatedAt ON entry(state, updatedAt);
 CREATE INDEX entry_on_path_createdAt ON entry(path, createdAt);
 CREATE INDEX entry_on_method_createdAt ON entry(method, createdAt);
 CREATE INDEX entry_on_lastErrorCode_createdAt ON entry(lastErrorCode, createdAt);

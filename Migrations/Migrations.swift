@@ -7,10 +7,14 @@ package enum JournalMigrations {
     package struct Migration: Sendable {
         package let identifier: String
         package let sql: String
+        /// Whether the migration needs SQLite's FTS5 (and is skipped where it is missing).
+        package var needsFullTextSearch = false
     }
 
     /// Every migration this binary knows, oldest first.
     package static let all: [Migration] = [
         Migration(identifier: "0001_journal", sql: String(decoding: PackageResources._001_journal_sql, as: UTF8.self)),
+        Migration(identifier: "0002_search", sql: String(decoding: PackageResources._002_search_sql, as: UTF8.self),
+                  needsFullTextSearch: true),
     ]
 }

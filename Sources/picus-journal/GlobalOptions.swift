@@ -87,14 +87,81 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
     }
 }
 
-func printError(_ message: String) {
-    let line = message.split(whereSeparator: \.isNewline).joined(separator: " ")
-    FileHandle.standardError.write(Data("picus-journal: error: \(line)\n".utf8))
+/// Writes to stdout, failing with one line (not a trap) when stdout cannot take it: a full disk, a closed pipe.
+func writeOut(_ data: Data) throws {
+    do {
+        try FileHandle.standardOutput.write(contentsOf: data)
+    } catch {
+        throw CLIError("cannot write the output: \(error.localizedDescription)")
+    }
 }
 
-/// Output formats of `list` and `show`.
+func printError(_ message: String) {
+    let line = message.split(whereSeparator: \.isNewline).joined(separator: " ")
+    try? FileHandle.standardError.write(contentsOf: Data("picus-journal: error: \(line)\n".utf8))
+}
+
+/// Output formats of `list`, `show`, `stats` and `doctor`.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case table, text, json
+    case table, text, json, ndjson, csv
+}
+
+extension ExportFormat: ExpressibleByArgument {}
+extension Statistics.Grouping: ExpressibleByArgument {}
+
+/// The filters `list`, `stats` and `export` share.
+struct QueryOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Only this last status: a code like 422 or a class like 4xx. Repeatable.", valueName: "code|class"))
+    var status: [JournalQuery.StatusFilter] = []
+
+    @Option(help: ArgumentHelp("Only this state: \(EntryState.allCases.map(\.rawValue).joined(separator: ", ")). Repeatable.", valueName: "state"))
+    var state: [EntryState] = []
+
+    @Option(help: ArgumentHelp("Only this HTTP method. Repeatable.", valueName: "method"))
+    var method: [String] = []
+
+    @Option(help: ArgumentHelp("Only paths matching this glob, like '/v1/simulations*' (query excluded, case-sensitive).", valueName: "glob"))
+    var path: String?
+
+    @Option(help: ArgumentHelp("Only this Picus error_code. Repeatable.", valueName: "code"))
+    var errorCode: [String] = []
+
+    @Option(help: ArgumentHelp("Only entries with an attempt whose error message contains this text.", valueName: "text"))
+    var grep: String?
+
+    @Option(help: ArgumentHelp("Only entries created since: 90m, 24h, 7d or an ISO 8601 time.", valueName: "time"))
+    var since: TimeBound?
+
+    @Option(help: ArgumentHelp("Only entries created before: 90m, 24h, 7d (ago) or an ISO 8601 time.", valueName: "time"))
+    var until: TimeBound?
+
+    func validate() throws {
+        for method in method where !RequestCommand.methods.contains(method.uppercased()) {
+            throw ValidationError("'\(method)' is not an HTTP method; use one of \(RequestCommand.methods.joined(separator: ", "))")
+        }
+        if let path, !path.hasPrefix("/"), !path.hasPrefix("*") {
+            throw ValidationError("--path takes a glob that starts with / or *, like '/v1/simulations*'")
+        }
+        if let grep, grep.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--grep needs some text")
+        }
+    }
+
+    func query(limit: Int?, after: JournalQuery.Cursor? = nil) -> JournalQuery {
+        var query = JournalQuery(statuses: status, states: state, since: since?.date, until: until?.date, limit: limit)
+        query.methods = method.map { $0.uppercased() }
+        query.pathGlob = path
+        query.errorCodes = errorCode
+        query.text = grep
+        query.after = after
+        return query
+    }
+}
+
+extension JournalQuery.Cursor: ExpressibleByArgument {
+    public init?(argument: String) {
+        self.init(argument)
+    }
 }
 
 extension JournalQuery.StatusFilter: ExpressibleByArgument {

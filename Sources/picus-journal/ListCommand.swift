@@ -7,45 +7,46 @@ struct ListCommand: AsyncParsableCommand {
         commandName: "list",
         abstract: "List journal entries, newest first.",
         discussion: """
-            Filters of one kind are alternatives; filters of different kinds all apply.
+            Filters of one kind are alternatives; filters of different kinds all apply. When more entries \
+            match than --limit, the cursor of the next page goes to stderr: pass it back with --after.
 
             Example:
               picus-journal list --status 422 --since 24h
               picus-journal list --status 5xx --status 429 --state queued --format json
+              picus-journal list --path '/v1/simulations*' --grep "validation" --format csv > rejected.csv
             """)
 
-    @Option(help: ArgumentHelp("Only this last status: a code like 422 or a class like 4xx. Repeatable.", valueName: "code|class"))
-    var status: [JournalQuery.StatusFilter] = []
-
-    @Option(help: ArgumentHelp("Only this state: \(EntryState.allCases.map(\.rawValue).joined(separator: ", ")). Repeatable.", valueName: "state"))
-    var state: [EntryState] = []
-
-    @Option(help: ArgumentHelp("Only entries created since: 90m, 24h, 7d or an ISO 8601 time.", valueName: "time"))
-    var since: TimeBound?
+    @OptionGroup var filters: QueryOptions
 
     @Option(help: ArgumentHelp("At most this many entries.", valueName: "n"))
     var limit: Int = 50
 
-    @Option(help: "table for people, json for machines.")
+    @Option(help: ArgumentHelp("Continue after this cursor, printed by the previous page.", valueName: "cursor"))
+    var after: JournalQuery.Cursor?
+
+    @Option(help: "table for people; json, ndjson or csv for machines.")
     var format: OutputFormat = .table
 
     @OptionGroup var journal: JournalOptions
 
     func validate() throws {
         guard limit > 0 else { throw ValidationError("--limit must be a positive number") }
-        guard format != .text else { throw ValidationError("list prints --format table or json") }
+        guard format != .text else { throw ValidationError("list prints --format table, json, ndjson or csv") }
     }
 
     func run() async throws {
         try await reportingErrors {
             let journal = try journal.open()
-            let query = JournalQuery(statuses: status, states: state, since: since?.date, limit: limit)
-            let entries = try await journal.entries(matching: query)
-            switch format {
-            case .json:
-                print(try EntryDocument.json(entries.map { EntryDocument($0) }))
-            case .table, .text:
-                print(EntryTable(entries: entries, colors: Terminal.usesColor).render(), terminator: "")
+            let page = try await journal.page(matching: filters.query(limit: limit, after: after))
+            let output: String = switch format {
+            case .json: try EntryDocument.json(page.entries.map { EntryDocument($0) }) + "\n"
+            case .ndjson: try EntryDocument.ndjson(page.entries)
+            case .csv: EntryDocument.csv(page.entries)
+            case .table, .text: EntryTable(entries: page.entries, colors: Terminal.usesColor).render()
+            }
+            try writeOut(Data(output.utf8))
+            if let next = page.nextCursor {
+                try? FileHandle.standardError.write(contentsOf: Data("more entries: --after \(next)\n".utf8))
             }
         }
     }

@@ -11,7 +11,8 @@ struct PicusJournalCommand: AsyncParsableCommand {
             $XDG_STATE_HOME/picus-journal/journal.sqlite, else ~/.local/state/picus-journal/journal.sqlite.
             """,
         subcommands: [
-            RequestCommand.self, ListCommand.self, ShowCommand.self, ReplayCommand.self, CancelCommand.self,
-            RequeueCommand.self, SandboxCommand.self, DemoCommand.self,
+            RequestCommand.self, ListCommand.self, ShowCommand.self, StatsCommand.self, ExportCommand.self,
+            ReplayCommand.self, CancelCommand.self, RequeueCommand.self, PruneCommand.self, DoctorCommand.self,
+            SandboxCommand.self, DemoCommand.self,
         ])
 }

@@ -171,6 +171,6 @@ struct RequeueCommand: AsyncParsableCommand {
 
 /// Writes a line to stdout at once: no buffering between the CLI and whoever reads it.
 func say(_ text: String) {
-    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    try? FileHandle.standardOutput.write(contentsOf: Data((text + "\n").utf8))
 }
 

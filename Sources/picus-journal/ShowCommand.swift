@@ -21,7 +21,7 @@ struct ShowCommand: AsyncParsableCommand {
     @OptionGroup var journal: JournalOptions
 
     func validate() throws {
-        guard format != .table else { throw ValidationError("show prints --format text or json") }
+        guard format == .text || format == .json else { throw ValidationError("show prints --format text or json") }
     }
 
     func run() async throws {
@@ -34,7 +34,7 @@ struct ShowCommand: AsyncParsableCommand {
             switch format {
             case .json:
                 print(try EntryDocument.json(EntryDocument(entry, attempts: attempts)))
-            case .text, .table:
+            default:
                 print(EntryDetail(entry: entry, attempts: attempts).render(), terminator: "")
             }
         }

@@ -125,9 +125,9 @@ func runBinary(_ executable: URL, _ arguments: [String], environment: [String: S
 ///
 /// Read by a child process: a descriptor this process opened and closed on a journal it has open
 /// would drop the POSIX locks SQLite holds, and let another process corrupt the file.
-func journalBytes(at path: String) async throws -> Data {
+func journalBytes(at path: String, includingSharedMemory: Bool = true) async throws -> Data {
     let folder = try TemporaryFolder()
-    let files = ["", "-wal", "-shm", "-journal"].map { path + $0 }.filter { FileManager.default.fileExists(atPath: $0) }
+    let files = (includingSharedMemory ? ["", "-wal", "-shm", "-journal"] : ["", "-wal", "-journal"]).map { path + $0 }.filter { FileManager.default.fileExists(atPath: $0) }
     let result = try await runBinary(URL(fileURLWithPath: "/bin/cat"), files, in: folder)
     return result.stdoutData
 }

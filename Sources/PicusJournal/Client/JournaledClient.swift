@@ -83,7 +83,7 @@ public final class JournaledClient: Sendable {
         if credentials != nil { headers["Authorization"] = "Bearer \(Redactor.placeholder)" }
         let now = Date()
         let entry = try await journal.insert(NewEntry(
-            method: request.method, path: path,
+            origin: origin, method: request.method, path: path,
             query: replayable ? request.query : request.query.map(Redactor.query),
             headers: Redactor.headers(headers),
             body: replayable ? request.body : request.body.map(Redactor.body),
@@ -110,8 +110,15 @@ public final class JournaledClient: Sendable {
         var headers = request.headers
         if credentials != nil { headers["Authorization"] = "Bearer \(Redactor.placeholder)" }
         return try await journal.insert(NewEntry(
-            method: request.method, path: request.pathWithoutQuery, query: request.query,
+            origin: origin, method: request.method, path: request.pathWithoutQuery, query: request.query,
             headers: Redactor.headers(headers), body: request.body, state: .pending, createdAt: Date()))
+    }
+
+    /// The base URL as journaled: no trailing slash.
+    private var origin: String {
+        var text = baseURL.absoluteString
+        while text.hasSuffix("/") { text.removeLast() }
+        return text
     }
 
     /// A lease token unique to one send or one claim: two senders in one process never share one.

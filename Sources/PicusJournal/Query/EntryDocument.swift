@@ -47,7 +47,7 @@ public struct EntryDocument: Encodable, Sendable {
         try container.encode(entry.nextAttemptAt.map(ISO8601.string(from:)), forKey: .nextAttemptAt)
         guard let attempts else { return }
         try container.encode(ISO8601.string(from: entry.updatedAt), forKey: .updatedAt)
-        try container.encode(entry.requestHeaders, forKey: .requestHeaders)
+        try container.encode(Redactor.headers(entry.requestHeaders), forKey: .requestHeaders)
         try container.encode(entry.requestBody.map { String(decoding: Redactor.body($0), as: UTF8.self) }, forKey: .requestBody)
         try container.encode(entry.leaseOwner, forKey: .leaseOwner)
         try container.encode(entry.leaseExpiresAt.map(ISO8601.string(from:)), forKey: .leaseExpiresAt)
@@ -109,11 +109,12 @@ struct AttemptDocument: Encodable {
         try container.encode(attempt.status, forKey: .status)
         try container.encode(attempt.transportError?.rawValue, forKey: .transportError)
         try container.encode(attempt.outcome.rawValue, forKey: .outcome)
-        try container.encode(attempt.responseHeaders, forKey: .responseHeaders)
+        try container.encode(Redactor.headers(attempt.responseHeaders), forKey: .responseHeaders)
         if let error = attempt.error {
             try container.encode(ErrorDocument(message: error.message, errorCode: error.errorCode, errors: error.errors), forKey: .error)
             try container.encode(error.kind.rawValue, forKey: .bodyKind)
-            let text = error.kind == .binary ? error.raw.base64EncodedString() : String(decoding: error.raw, as: UTF8.self)
+            let raw = Redactor.body(error.raw)
+            let text = error.kind == .binary ? raw.base64EncodedString() : String(decoding: raw, as: UTF8.self)
             try container.encode(text, forKey: .body)
             try container.encode(error.size, forKey: .bodySize)
         } else {
@@ -127,5 +128,35 @@ struct AttemptDocument: Encodable {
         } else {
             try container.encodeNil(forKey: .rateLimit)
         }
+    }
+}
+
+extension EntryDocument {
+    /// The list form of entries as NDJSON: one `list --format json` object per line.
+    public static func ndjson(_ entries: [Entry]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try entries.map { String(decoding: try encoder.encode(EntryDocument($0)), as: UTF8.self) + "\n" }.joined()
+    }
+
+    /// The columns of `list --format csv`, in order.
+    public static let csvColumns = [
+        "id", "uuid", "createdAt", "method", "path", "state", "status", "transportError", "attempts", "errorMessage",
+        "errorCode", "errors", "nextAttemptAt",
+    ]
+
+    /// The list form of entries as CSV (RFC 4180), with a header row.
+    public static func csv(_ entries: [Entry]) -> String {
+        var lines = [csvColumns.joined(separator: ",")]
+        for entry in entries {
+            let fields: [String?] = [
+                String(entry.id), entry.uuid.uuidString.lowercased(), ISO8601.string(from: entry.createdAt), entry.method,
+                entry.redactedTarget, entry.state.rawValue, entry.lastStatus.map(String.init), entry.lastTransportError?.rawValue,
+                String(entry.attemptCount), entry.lastErrorMessage, entry.lastErrorCode, entry.lastErrors?.jsonText,
+                entry.nextAttemptAt.map(ISO8601.string(from:)),
+            ]
+            lines.append(fields.map { CSV.field($0 ?? "") }.joined(separator: ","))
+        }
+        return lines.joined(separator: "\r\n") + "\r\n"
     }
 }

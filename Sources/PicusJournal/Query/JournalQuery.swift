@@ -4,12 +4,14 @@ import GRDB
 /// A question to the journal: which entries, newest first.
 ///
 /// Both the library's users and the CLI ask the journal through this one type. Filters of the
-/// same kind are alternatives (status 422 or 5xx); filters of different kinds all apply.
+/// same kind are alternatives (status 422 or 5xx); filters of different kinds all apply. Each
+/// filter is served by an index.
 ///
 /// ```swift
 /// var query = JournalQuery(statuses: [.code(422), .class(5)], since: Date().addingTimeInterval(-86_400))
-/// query.states = [.failed]
-/// let entries = try await journal.entries(matching: query)
+/// query.pathGlob = "/v1/simulations*"
+/// query.text = "validation"
+/// let page = try await journal.page(matching: query)      // page.entries, page.nextCursor
 /// ```
 public struct JournalQuery: Sendable, Hashable {
     /// A status filter: one code or a whole class.
@@ -39,16 +41,50 @@ public struct JournalQuery: Sendable, Hashable {
         }
     }
 
+    /// Where a page ends: pass it as `after` to get the next page. Stable while entries are added.
+    public struct Cursor: Sendable, Hashable, LosslessStringConvertible {
+        /// The last entry's creation time, unix milliseconds.
+        public var createdAt: Int64
+        /// The last entry's id.
+        public var id: Int64
+
+        /// The cursor just past `entry`.
+        public init(after entry: Entry) {
+            createdAt = entry.createdAt.unixMilliseconds
+            id = entry.id
+        }
+
+        /// Parses the text form, `1795599036372.42`.
+        public init?(_ description: String) {
+            let parts = description.split(separator: ".")
+            guard parts.count == 2, let createdAt = Int64(parts[0]), let id = Int64(parts[1]) else { return nil }
+            self.createdAt = createdAt
+            self.id = id
+        }
+
+        public var description: String { "\(createdAt).\(id)" }
+    }
+
     /// Only entries whose last status matches one of these.
     public var statuses: [StatusFilter]
     /// Only entries in one of these states.
     public var states: [EntryState]
+    /// Only entries with one of these methods (`GET`, `POST`, …).
+    public var methods: [String] = []
+    /// Only entries whose path matches this glob (`/v1/simulations*`); case-sensitive, query excluded.
+    public var pathGlob: String?
+    /// Only entries whose last Picus `error_code` is one of these.
+    public var errorCodes: [String] = []
+    /// Only entries with an attempt whose error message contains this text.
+    public var text: String?
     /// Only entries created at or after this time.
     public var since: Date?
     /// Only entries created before this time.
     public var until: Date?
     /// At most this many entries; nil for all.
     public var limit: Int?
+    /// Only entries after this cursor (older, in the newest-first order).
+    public var after: Cursor?
 
     /// Creates a query; with no arguments it asks for the 100 newest entries.
     public init(statuses: [StatusFilter] = [], states: [EntryState] = [], since: Date? = nil, until: Date? = nil,
@@ -60,38 +96,61 @@ public struct JournalQuery: Sendable, Hashable {
         self.limit = limit
     }
 
-    func sql(selecting selection: String) -> (String, StatementArguments) {
+    /// The WHERE clause (without `WHERE`, `1` when empty) and its arguments.
+    func whereClause(fullTextSearch: Bool) -> (String, StatementArguments) {
         var clauses: [String] = []
         var arguments = StatementArguments()
+        func add(_ clause: String, _ values: [(any DatabaseValueConvertible)?]) {
+            clauses.append(clause)
+            _ = arguments.append(contentsOf: StatementArguments(values))
+        }
+        func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
+
         if !statuses.isEmpty {
             var alternatives: [String] = []
+            var values: [(any DatabaseValueConvertible)?] = []
             for status in statuses {
                 switch status {
                 case .code(let code):
                     alternatives.append("entry.lastStatus = ?")
-                    _ = arguments.append(contentsOf: [code])
+                    values.append(code)
                 case .class(let digit):
                     alternatives.append("entry.lastStatus BETWEEN ? AND ?")
-                    _ = arguments.append(contentsOf: [digit * 100, digit * 100 + 99])
+                    values += [digit * 100, digit * 100 + 99]
                 }
             }
-            clauses.append("(\(alternatives.joined(separator: " OR ")))")
+            add("(\(alternatives.joined(separator: " OR ")))", values)
         }
-        if !states.isEmpty {
-            clauses.append("entry.state IN (\(states.map { _ in "?" }.joined(separator: ", ")))")
-            _ = arguments.append(contentsOf: StatementArguments(states.map(\.rawValue)))
+        if !states.isEmpty { add("entry.state IN (\(placeholders(states.count)))", states.map(\.rawValue)) }
+        if !methods.isEmpty { add("entry.method IN (\(placeholders(methods.count)))", methods.map { $0.uppercased() }) }
+        if let pathGlob { add("entry.path GLOB ?", [pathGlob]) }
+        if !errorCodes.isEmpty { add("entry.lastErrorCode IN (\(placeholders(errorCodes.count)))", errorCodes) }
+        if let text, !text.isEmpty {
+            if fullTextSearch {
+                // One phrase: the text as typed, FTS5 operators and all taken literally.
+                let phrase = "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                add("""
+                    entry.id IN (SELECT attempt.entryId FROM attemptSearch JOIN attempt ON attempt.id = attemptSearch.rowid
+                                 WHERE attemptSearch MATCH ?)
+                    """, [phrase])
+            } else {
+                let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                    .replacingOccurrences(of: "_", with: "\\_") + "%"
+                add("entry.id IN (SELECT entryId FROM attempt WHERE errorMessage LIKE ? ESCAPE '\\')", [pattern])
+            }
         }
-        if let since {
-            clauses.append("entry.createdAt >= ?")
-            _ = arguments.append(contentsOf: [since.unixMilliseconds])
+        if let since { add("entry.createdAt >= ?", [since.unixMilliseconds]) }
+        if let until { add("entry.createdAt < ?", [until.unixMilliseconds]) }
+        if let after {
+            add("(entry.createdAt < ? OR (entry.createdAt = ? AND entry.id < ?))", [after.createdAt, after.createdAt, after.id])
         }
-        if let until {
-            clauses.append("entry.createdAt < ?")
-            _ = arguments.append(contentsOf: [until.unixMilliseconds])
-        }
-        var sql = selection
-        if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
-        sql += " ORDER BY entry.createdAt DESC, entry.id DESC"
+        return (clauses.isEmpty ? "1" : clauses.joined(separator: " AND "), arguments)
+    }
+
+    /// The whole SELECT of entries, newest first.
+    func sql(selecting selection: String, fullTextSearch: Bool) -> (String, StatementArguments) {
+        var (clause, arguments) = whereClause(fullTextSearch: fullTextSearch)
+        var sql = "\(selection) WHERE \(clause) ORDER BY entry.createdAt DESC, entry.id DESC"
         if let limit {
             sql += " LIMIT ?"
             _ = arguments.append(contentsOf: [limit])

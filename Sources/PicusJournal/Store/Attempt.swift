@@ -47,29 +47,29 @@ public struct Attempt: Sendable, Hashable, Identifiable {
 
 extension Attempt: FetchableRecord {
     public init(row: Row) throws {
-        id = row["id"]
-        entryID = row["entryId"]
-        number = row["number"]
-        startedAt = Date(unixMilliseconds: row["startedAt"])
-        durationMs = row["durationMs"]
-        status = row["status"]
-        transportError = (row["transportError"] as String?).flatMap(TransportError.Kind.init(rawValue:))
-        outcome = Outcome(rawValue: row["outcome"]) ?? .permanent
-        responseHeaders = JSONColumn.decodeHeaders(row["responseHeaders"])
-        if let kind = (row["bodyKind"] as String?).flatMap(BodyKind.init(rawValue:)) {
-            let errorsText: String? = row["errors"]
+        id = try row.decode(forColumn: "id")
+        entryID = try row.decode(forColumn: "entryId")
+        number = try row.decode(forColumn: "number")
+        startedAt = Date(unixMilliseconds: try row.decode(forColumn: "startedAt"))
+        durationMs = try row.decode(forColumn: "durationMs")
+        status = try row.decode(forColumn: "status")
+        transportError = (try row.decode(forColumn: "transportError") as String?).flatMap(TransportError.Kind.init(rawValue:))
+        outcome = Outcome(rawValue: try row.decode(forColumn: "outcome")) ?? .permanent
+        responseHeaders = JSONColumn.decodeHeaders(try row.decode(forColumn: "responseHeaders"))
+        if let kind = (try row.decode(forColumn: "bodyKind") as String?).flatMap(BodyKind.init(rawValue:)) {
+            let errorsText: String? = try row.decode(forColumn: "errors")
             error = ErrorBody(
-                message: row["errorMessage"], errorCode: row["errorCode"],
+                message: try row.decode(forColumn: "errorMessage"), errorCode: try row.decode(forColumn: "errorCode"),
                 errors: errorsText.flatMap { JSONValue(parsing: Data($0.utf8)) },
-                kind: kind, raw: row["body"] ?? Data(), size: row["bodySize"])
-        } else if let message = row["errorMessage"] as String? {
-            error = ErrorBody(message: message, errorCode: row["errorCode"], kind: .empty)
+                kind: kind, raw: try row.decode(forColumn: "body") ?? Data(), size: try row.decode(forColumn: "bodySize"))
+        } else if let message = try row.decode(forColumn: "errorMessage") as String? {
+            error = ErrorBody(message: message, errorCode: try row.decode(forColumn: "errorCode"), kind: .empty)
         } else {
             error = nil
         }
-        retryAfterMs = row["retryAfterMs"]
-        rateLimitLimit = row["rateLimitLimit"]
-        rateLimitRemaining = row["rateLimitRemaining"]
-        rateLimitReset = row["rateLimitReset"]
+        retryAfterMs = try row.decode(forColumn: "retryAfterMs")
+        rateLimitLimit = try row.decode(forColumn: "rateLimitLimit")
+        rateLimitRemaining = try row.decode(forColumn: "rateLimitRemaining")
+        rateLimitReset = try row.decode(forColumn: "rateLimitReset")
     }
 }

@@ -11,6 +11,8 @@ public struct Entry: Sendable, Hashable, Identifiable {
     public var createdAt: Date
     /// When the entry last changed.
     public var updatedAt: Date
+    /// The base URL it was sent to, such as `https://api.picussecurity.com`.
+    public var origin: String?
     /// The HTTP method.
     public var method: String
     /// The path, without the query string.
@@ -76,27 +78,28 @@ public struct Entry: Sendable, Hashable, Identifiable {
 
 extension Entry: FetchableRecord {
     public init(row: Row) throws {
-        id = row["id"]
-        uuid = UUID(uuidString: row["uuid"]) ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
-        createdAt = Date(unixMilliseconds: row["createdAt"])
-        updatedAt = Date(unixMilliseconds: row["updatedAt"])
-        method = row["method"]
-        path = row["path"]
-        query = row["query"]
-        endpoint = row["endpoint"]
-        requestHeaders = JSONColumn.decodeHeaders(row["requestHeaders"])
-        requestBody = row["requestBody"]
-        state = EntryState(rawValue: row["state"]) ?? .failed
-        attemptCount = row["attemptCount"]
-        lastStatus = row["lastStatus"]
-        lastTransportError = (row["lastTransportError"] as String?).flatMap(TransportError.Kind.init(rawValue:))
-        lastErrorMessage = row["lastErrorMessage"]
-        lastErrorCode = row["lastErrorCode"]
-        lastErrors = (row["lastErrors"] as String?).flatMap { JSONValue(parsing: Data($0.utf8)) }
-        nextAttemptAt = (row["nextAttemptAt"] as Int64?).map(Date.init(unixMilliseconds:))
-        notBefore = (row["notBefore"] as Int64?).map(Date.init(unixMilliseconds:))
-        leaseOwner = row["leaseOwner"]
-        leaseExpiresAt = (row["leaseExpiresAt"] as Int64?).map(Date.init(unixMilliseconds:))
+        id = try row.decode(forColumn: "id")
+        uuid = UUID(uuidString: try row.decode(forColumn: "uuid")) ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+        createdAt = Date(unixMilliseconds: try row.decode(forColumn: "createdAt"))
+        updatedAt = Date(unixMilliseconds: try row.decode(forColumn: "updatedAt"))
+        origin = try row.decode(forColumn: "origin")
+        method = try row.decode(forColumn: "method")
+        path = try row.decode(forColumn: "path")
+        query = try row.decode(forColumn: "query")
+        endpoint = try row.decode(forColumn: "endpoint")
+        requestHeaders = JSONColumn.decodeHeaders(try row.decode(forColumn: "requestHeaders"))
+        requestBody = try row.decode(forColumn: "requestBody")
+        state = EntryState(rawValue: try row.decode(forColumn: "state")) ?? .failed
+        attemptCount = try row.decode(forColumn: "attemptCount")
+        lastStatus = try row.decode(forColumn: "lastStatus")
+        lastTransportError = (try row.decode(forColumn: "lastTransportError") as String?).flatMap(TransportError.Kind.init(rawValue:))
+        lastErrorMessage = try row.decode(forColumn: "lastErrorMessage")
+        lastErrorCode = try row.decode(forColumn: "lastErrorCode")
+        lastErrors = (try row.decode(forColumn: "lastErrors") as String?).flatMap { JSONValue(parsing: Data($0.utf8)) }
+        nextAttemptAt = (try row.decode(forColumn: "nextAttemptAt") as Int64?).map(Date.init(unixMilliseconds:))
+        notBefore = (try row.decode(forColumn: "notBefore") as Int64?).map(Date.init(unixMilliseconds:))
+        leaseOwner = try row.decode(forColumn: "leaseOwner")
+        leaseExpiresAt = (try row.decode(forColumn: "leaseExpiresAt") as Int64?).map(Date.init(unixMilliseconds:))
     }
 }
 

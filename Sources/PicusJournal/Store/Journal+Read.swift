@@ -18,9 +18,25 @@ extension Journal {
 
     /// The entries that match a query, newest first.
     public func entries(matching query: JournalQuery) async throws -> [Entry] {
-        let (sql, arguments) = query.sql(selecting: Self.entrySelection)
-        return try await read { db in
+        try await page(matching: query).entries
+    }
+
+    /// A page of the entries that match a query, newest first, and the cursor of the next page
+    /// (nil when this page is the last).
+    public func page(matching query: JournalQuery) async throws -> (entries: [Entry], nextCursor: JournalQuery.Cursor?) {
+        let (sql, arguments) = query.sql(selecting: Self.entrySelection, fullTextSearch: hasFullTextSearch)
+        let entries = try await read { db in
             try Entry.fetchAll(db, sql: sql, arguments: arguments)
+        }
+        let isFull = query.limit.map { entries.count == $0 } ?? false
+        return (entries, isFull ? entries.last.map(JournalQuery.Cursor.init(after:)) : nil)
+    }
+
+    /// How SQLite plans a query: one line per step of `EXPLAIN QUERY PLAN`.
+    public func queryPlan(for query: JournalQuery) async throws -> [String] {
+        let (sql, arguments) = query.sql(selecting: Self.entrySelection, fullTextSearch: hasFullTextSearch)
+        return try await read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN \(sql)", arguments: arguments).map { $0["detail"] as String }
         }
     }
 

@@ -4,6 +4,7 @@ import GRDB
 /// An entry about to be written.
 package struct NewEntry: Sendable {
     package var uuid = UUID()
+    package var origin: String?
     package var method: String
     package var path: String
     package var query: String?
@@ -15,10 +16,11 @@ package struct NewEntry: Sendable {
     package var createdAt: Date
 
     package init(
-        uuid: UUID = UUID(), method: String, path: String, query: String? = nil, headers: [String: String],
+        uuid: UUID = UUID(), origin: String? = nil, method: String, path: String, query: String? = nil, headers: [String: String],
         body: Data? = nil, state: EntryState, leaseOwner: String? = nil, leaseExpiresAt: Date? = nil, createdAt: Date
     ) {
         self.uuid = uuid
+        self.origin = origin
         self.method = method
         self.path = path
         self.query = query
@@ -94,12 +96,12 @@ extension Journal {
             let createdAt = new.createdAt.unixMilliseconds
             let endpoint = EndpointKey.make(method: new.method, path: new.path)
             let row = try Row.fetchOne(db, sql: """
-                INSERT INTO entry (uuid, createdAt, updatedAt, method, path, endpoint, query, requestHeaders, requestBody,
+                INSERT INTO entry (uuid, createdAt, updatedAt, origin, method, path, endpoint, query, requestHeaders, requestBody,
                                    state, nextAttemptAt, leaseOwner, leaseExpiresAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 RETURNING *
                 """, arguments: [
-                    new.uuid.uuidString.lowercased(), createdAt, createdAt, new.method, new.path, endpoint, new.query,
+                    new.uuid.uuidString.lowercased(), createdAt, createdAt, new.origin, new.method, new.path, endpoint, new.query,
                     JSONColumn.encode(new.headers), new.body, new.state.rawValue,
                     new.state == .pending ? createdAt : nil, new.leaseOwner, new.leaseExpiresAt?.unixMilliseconds,
                 ])

@@ -45,6 +45,8 @@ public final class Journal: Sendable {
     /// How it was opened.
     public let configuration: Configuration
     let writer: DatabasePool
+    /// Whether error messages are indexed for full-text search (SQLite with FTS5).
+    public let hasFullTextSearch: Bool
 
     /// The `application_id` every journal carries in its header: 'PICJ'.
     static let applicationID: Int32 = 0x5049_434A
@@ -73,6 +75,8 @@ public final class Journal: Sendable {
         do {
             writer = try DatabasePool(path: path, configuration: dbConfiguration)
             try Self.migrator.migrate(writer)
+            hasFullTextSearch = try writer.read { db in try db.tableExists("attemptSearch") }
+            try Self.checkShape(of: writer, path: path)
         } catch {
             throw JournalError.wrapping(error, path: path, doing: "open")
         }
@@ -95,11 +99,44 @@ public final class Journal: Sendable {
         var migrator = DatabaseMigrator()
         for migration in JournalMigrations.all {
             migrator.registerMigration(migration.identifier) { db in
+                if migration.needsFullTextSearch, !(try hasFTS5(db)) { return }
                 try db.execute(sql: migration.sql)
             }
         }
         return migrator
     }()
+
+    /// The columns each table has once every migration ran, read off an in-memory database.
+    private static let expectedShape: [String: Set<String>] = {
+        guard let queue = try? DatabaseQueue(), (try? migrator.migrate(queue)) != nil else { return [:] }
+        return (try? queue.read { db in
+            var shape: [String: Set<String>] = [:]
+            for table in ["entry", "attempt", "hold"] {
+                shape[table] = Set(try db.columns(in: table).map(\.name))
+            }
+            return shape
+        }) ?? [:]
+    }()
+
+    /// Refuses a journal whose tables lack columns its schema version promises (an altered file):
+    /// reading it would fail on every entry.
+    private static func checkShape(of writer: DatabasePool, path: String) throws {
+        let missing: [String] = try writer.read { db in
+            var missing: [String] = []
+            for (table, columns) in expectedShape.sorted(by: { $0.key < $1.key }) {
+                let actual = try db.tableExists(table) ? Set(try db.columns(in: table).map(\.name)) : []
+                missing += columns.subtracting(actual).sorted().map { "\(table).\($0)" }
+            }
+            return missing
+        }
+        guard missing.isEmpty else {
+            throw JournalError(.schemaMismatch, "journal \(path) lacks \(missing.prefix(3).joined(separator: ", ")) that its schema version promises: it was altered or written by an unreleased build; move it aside and start a new journal", path: path)
+        }
+    }
+
+    private static func hasFTS5(_ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT sqlite_compileoption_used('ENABLE_FTS5')") ?? false
+    }
 
     /// Creates a missing folder (0700) and file (0600); refuses a folder or a file that is not SQLite.
     private static func prepareFile(at path: String) throws {
@@ -128,9 +165,12 @@ public final class Journal: Sendable {
     }
 
     /// Reads, without writing, whether the database is a journal this binary can use.
+    ///
+    /// The connection is read-only: closing a read-write one could checkpoint a WAL into the file.
     private static func inspect(path: String) throws {
         var configuration = GRDB.Configuration()
         configuration.busyMode = .timeout(10)
+        configuration.readonly = true
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
             defer { try? queue.close() }

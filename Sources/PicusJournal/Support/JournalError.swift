@@ -9,7 +9,7 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Sendable {
-            case notSQLite, foreignDatabase, schemaTooNew, cannotOpen, corrupt, diskFull, readOnly, busy
+            case notSQLite, foreignDatabase, schemaTooNew, schemaMismatch, cannotOpen, corrupt, diskFull, readOnly, busy
             case notFound, invalidTransition, database
         }
 
@@ -22,6 +22,8 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
         public static let foreignDatabase = Code(.foreignDatabase)
         /// The journal was migrated by a newer picus-journal than this one.
         public static let schemaTooNew = Code(.schemaTooNew)
+        /// The journal's tables do not have the columns its recorded schema version has: it was altered.
+        public static let schemaMismatch = Code(.schemaMismatch)
         /// The file or its folder cannot be created or opened.
         public static let cannotOpen = Code(.cannotOpen)
         /// SQLite reports the database as damaged.

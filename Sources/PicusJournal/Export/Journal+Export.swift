@@ -1,0 +1,165 @@
+import Foundation
+import GRDB
+
+extension Journal {
+    /// Writes the entries that match `query` (its limit applies, its cursor too), streamed in
+    /// constant memory: rows are read with a cursor and written in 64 KiB chunks.
+    ///
+    /// Secrets are redacted: authorization and cookie headers, and token, password, secret and
+    /// API-key fields of JSON bodies and query strings.
+    ///
+    /// ```swift
+    /// let handle = try FileHandle(forWritingTo: url)
+    /// let result = try await journal.export(matching: JournalQuery(since: yesterday, limit: nil), as: .har) { handle.write($0) }
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - query: Which entries.
+    ///   - format: HAR, NDJSON or CSV.
+    ///   - options: Base URL for entries without one, and the bundle's summary.
+    ///   - write: Receives the output, chunk by chunk.
+    /// - Returns: How many entries, attempts and bytes were written.
+    public func export(
+        matching query: JournalQuery, as format: ExportFormat, options: ExportOptions = ExportOptions(),
+        to write: @escaping @Sendable (Data) throws -> Void
+    ) async throws -> ExportResult {
+        let (clause, arguments) = query.whereClause(fullTextSearch: hasFullTextSearch)
+        var allArguments = arguments
+        if let limit = query.limit { _ = allArguments.append(contentsOf: [limit]) }
+        let limitClause = query.limit == nil ? "" : " LIMIT ?"
+        let boundArguments = allArguments
+        return try await read { db in
+            let entryColumns = try db.columns(in: "entry").count + 1
+            let attemptColumns = try db.columns(in: "attempt").count
+            // Entries newest first, each followed by its attempts in order; the limit counts entries.
+            let sql = """
+                SELECT entry.*, NULL AS lastErrors, attempt.* FROM
+                    (SELECT * FROM entry WHERE \(clause) ORDER BY entry.createdAt DESC, entry.id DESC\(limitClause)) AS entry
+                LEFT JOIN attempt ON attempt.entryId = entry.id
+                ORDER BY entry.createdAt DESC, entry.id DESC, attempt.number
+                """
+            let adapter = ScopeAdapter(base: RangeRowAdapter(0..<entryColumns),
+                                       scopes: ["attempt": RangeRowAdapter(entryColumns..<(entryColumns + attemptColumns))])
+            var writer = ExportWriter(format: format, options: options, write: write)
+            try writer.begin()
+            var current: Entry?
+            var attempts: [Attempt] = []
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: boundArguments, adapter: adapter)
+            while let row = try rows.next() {
+                let entry = try Entry(row: row)
+                if current?.id != entry.id {
+                    if let current { try writer.add(current, attempts) }
+                    current = entry
+                    attempts.removeAll(keepingCapacity: true)
+                }
+                if let attemptRow = row.scopes["attempt"], !attemptRow.hasNull(atIndex: 0) {
+                    attempts.append(try Attempt(row: attemptRow))
+                }
+            }
+            if let current { try writer.add(current, attempts) }
+            return try writer.end()
+        }
+    }
+}
+
+/// Writes one format, buffering output in 64 KiB chunks.
+private struct ExportWriter {
+    let format: ExportFormat
+    let options: ExportOptions
+    let write: @Sendable (Data) throws -> Void
+    private var buffer = Data()
+    private var result = ExportResult(entries: 0, attempts: 0, bytes: 0)
+    private var isFirstHAREntry = true
+    private let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    init(format: ExportFormat, options: ExportOptions, write: @escaping @Sendable (Data) throws -> Void) {
+        self.format = format
+        self.options = options
+        self.write = write
+        buffer.reserveCapacity(80 * 1024)
+    }
+
+    static let csvHeader = [
+        "entryId", "uuid", "createdAt", "method", "url", "state", "attempt", "startedAt", "durationMs", "status",
+        "transportError", "outcome", "errorMessage", "errorCode", "errors", "retryAfterMs",
+    ]
+
+    mutating func begin() throws {
+        switch format {
+        case .har:
+            var log: [String: JSONValue] = [
+                "version": .string("1.2"),
+                "creator": .object(["name": .string("picus-journal"), "version": .string(options.creatorVersion)]),
+            ]
+            if let summary = options.summary { log["comment"] = .string(summary) }
+            var head = String(JSONValue.object(log).jsonText.dropLast())
+            if let statistics = options.statistics {
+                head += ",\"_summary\":" + String(decoding: try encoder.encode(statistics), as: UTF8.self)
+            }
+            try emit("{\"log\":" + head + ",\"entries\":[\n")
+        case .csv:
+            try emit(Self.csvHeader.joined(separator: ",") + "\r\n")
+        case .ndjson:
+            break
+        }
+    }
+
+    mutating func add(_ entry: Entry, _ attempts: [Attempt]) throws {
+        result.entries += 1
+        result.attempts += attempts.count
+        let origin = entry.origin ?? options.defaultOrigin
+        switch format {
+        case .ndjson:
+            buffer.append(try encoder.encode(EntryDocument(entry, attempts: attempts)))
+            buffer.append(UInt8(ascii: "\n"))
+        case .har:
+            for attempt in attempts.isEmpty ? [nil] : attempts.map(Optional.some) {
+                if !isFirstHAREntry { buffer.append(contentsOf: Array(",\n".utf8)) }
+                isFirstHAREntry = false
+                buffer.append(try encoder.encode(HAR.entry(for: entry, attempt: attempt, origin: origin)))
+            }
+        case .csv:
+            for attempt in attempts.isEmpty ? [nil] : attempts.map(Optional.some) {
+                let error = attempt?.error
+                let fields: [String?] = [
+                    String(entry.id), entry.uuid.uuidString.lowercased(), ISO8601.string(from: entry.createdAt), entry.method,
+                    origin + entry.redactedTarget, entry.state.rawValue, attempt.map { String($0.number) },
+                    attempt.map { ISO8601.string(from: $0.startedAt) }, attempt.map { String(format: "%.3f", $0.durationMs) },
+                    attempt?.status.map(String.init), attempt?.transportError?.rawValue, attempt?.outcome.rawValue,
+                    error?.message, error?.errorCode, error?.errors?.jsonText, attempt?.retryAfterMs.map(String.init),
+                ]
+                buffer.append(contentsOf: Array((fields.map { CSV.field($0 ?? "") }.joined(separator: ",") + "\r\n").utf8))
+            }
+        }
+        if buffer.count >= 64 * 1024 { try flush() }
+    }
+
+    mutating func end() throws -> ExportResult {
+        if format == .har { buffer.append(contentsOf: Array("\n]}}\n".utf8)) }
+        try flush()
+        return result
+    }
+
+    private mutating func emit(_ text: String) throws {
+        buffer.append(contentsOf: Array(text.utf8))
+    }
+
+    private mutating func flush() throws {
+        guard !buffer.isEmpty else { return }
+        try write(buffer)
+        result.bytes += buffer.count
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// RFC 4180 fields.
+enum CSV {
+    static func field(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import PicusJournal
+
+struct PruneCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prune",
+        abstract: "Delete finished entries past their retention, in small batches that never hold writers up.",
+        discussion: """
+            Without options it applies the retention policy: succeeded entries go after 7 days; failed, \
+            expired and cancelled after 30. Queued entries are never pruned: they go once they have expired \
+            (after 7 days by default). With --older-than or --state it deletes just that.
+
+            Example:
+              picus-journal prune --dry-run
+              picus-journal prune --older-than 90d --state failed
+            """)
+
+    @Option(help: ArgumentHelp("Only entries that finished before this: 30d, 12h, or an ISO 8601 time.", valueName: "age"))
+    var olderThan: TimeBound?
+
+    @Option(help: ArgumentHelp("Only this state: succeeded, failed, expired or cancelled. Repeatable.", valueName: "state"))
+    var state: [EntryState] = []
+
+    @Flag(help: "Count what would go; delete nothing.")
+    var dryRun = false
+
+    @OptionGroup var journal: JournalOptions
+
+    func validate() throws {
+        if let waiting = state.first(where: { !RetentionPolicy.prunableStates.contains($0) }) {
+            throw ValidationError("\(waiting.rawValue) entries are never pruned: they have not finished (cancel them first)")
+        }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let journal = try journal.open()
+            let verb = dryRun ? "Would delete" : "Deleted"
+            if olderThan == nil, state.isEmpty {
+                let result = try await journal.prune(dryRun: dryRun)
+                let parts = EntryState.allCases.compactMap { state in result.deleted[state].map { "\($0) \(state.rawValue)" } }
+                say("\(verb) \(result.total) entries\(parts.isEmpty ? "" : " (\(parts.joined(separator: ", ")))") past the retention policy.")
+                if result.expired > 0 { say("Expired \(result.expired) queued entries older than the retry policy allows.") }
+                return
+            }
+            let cutoff = olderThan?.date ?? Date().addingTimeInterval(-30 * 86_400)
+            let states = state.isEmpty ? RetentionPolicy.prunableStates : Set(state)
+            let count = try await journal.prune(states: states, olderThan: cutoff, dryRun: dryRun)
+            say("\(verb) \(count) \(states.map(\.rawValue).sorted().joined(separator: "/")) entries that finished before \(ISO8601String(cutoff)).")
+        }
+    }
+}
+
+struct DoctorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Check the journal: integrity, schema, counts, WAL size, permissions, the queue, leases.",
+        discussion: """
+            Exit 0 when all is well, 1 when something is wrong — each problem with what to do.
+
+            Example:
+              picus-journal doctor
+              picus-journal doctor --thorough --format json
+            """)
+
+    @Flag(help: "Run PRAGMA integrity_check (reads every index) instead of quick_check.")
+    var thorough = false
+
+    @Option(help: "text for people, json for machines.")
+    var format: OutputFormat = .text
+
+    @OptionGroup var journal: JournalOptions
+
+    func validate() throws {
+        guard format == .text || format == .json else { throw ValidationError("doctor prints --format text or json") }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let diagnosis = await Journal.diagnose(path: journal.resolvedPath, thorough: thorough)
+            if format == .json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                try writeOut(try encoder.encode(diagnosis) + Data("\n".utf8))
+            } else {
+                say("Journal \(journal.resolvedPath)")
+                for check in diagnosis.checks {
+                    say("  \(check.isHealthy ? "ok " : "BAD") \(fit(check.name, 12)) \(check.detail)")
+                    if let advice = check.advice { say("      → \(advice)") }
+                }
+                say(diagnosis.isHealthy ? "All is well." : "Something is wrong: see the lines marked BAD.")
+            }
+            if !diagnosis.isHealthy { throw ExitCode.failure }
+        }
+    }
+}

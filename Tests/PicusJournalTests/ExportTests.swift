@@ -1,0 +1,186 @@
+import Foundation
+@testable import PicusJournal
+import Testing
+
+struct ExportTests {
+    private func export(_ seeded: SeededJournal, _ format: ExportFormat, query: JournalQuery = JournalQuery(limit: nil),
+                        options: ExportOptions = ExportOptions()) async throws -> (Data, ExportResult) {
+        let sink = Sink()
+        let result = try await seeded.journal.export(matching: query, as: format, options: options) { sink.append($0) }
+        return (sink.data, result)
+    }
+
+    @Test func harHasEveryFieldTheHAR12SpecRequiresAndOneEntryPerAttempt() async throws {
+        let seeded = try await SeededJournal.make()
+        let (data, result) = try await export(seeded, .har)
+
+        let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let log = try #require(root["log"] as? [String: Any])
+        #expect(log["version"] as? String == "1.2")
+        let creator = try #require(log["creator"] as? [String: Any])
+        #expect(creator["name"] is String && creator["version"] is String)
+        let entries = try #require(log["entries"] as? [[String: Any]])
+        #expect(entries.count == 8)   // 7 attempts and the pending entry
+        #expect(result.attempts == 7)
+        for entry in entries {
+            for key in ["startedDateTime", "time", "request", "response", "cache", "timings"] {
+                #expect(entry[key] != nil, "entry lacks \(key)")
+            }
+            #expect(ISO8601.date(from: entry["startedDateTime"] as? String ?? "") != nil)
+            let request = try #require(entry["request"] as? [String: Any])
+            for key in ["method", "url", "httpVersion", "cookies", "headers", "queryString", "headersSize", "bodySize"] {
+                #expect(request[key] != nil, "request lacks \(key)")
+            }
+            #expect(URL(string: request["url"] as? String ?? "")?.scheme == "https")
+            let response = try #require(entry["response"] as? [String: Any])
+            for key in ["status", "statusText", "httpVersion", "cookies", "headers", "content", "redirectURL", "headersSize", "bodySize"] {
+                #expect(response[key] != nil, "response lacks \(key)")
+            }
+            let content = try #require(response["content"] as? [String: Any])
+            #expect(content["size"] is Int && content["mimeType"] is String)
+            let timings = try #require(entry["timings"] as? [String: Any])
+            for key in ["send", "wait", "receive"] { #expect(timings[key] is Double || timings[key] is Int, "timings lack \(key)") }
+            #expect(entry["_entryId"] is Int && entry["_uuid"] is String && entry["_state"] is String && entry["_attempt"] is Int)
+        }
+        let invalid = try #require(entries.first { $0["_entryId"] as? Int64 == seeded.ids["invalid"] })
+        let error = try #require(invalid["_error"] as? [String: Any])
+        #expect(error["message"] as? String == "validation error")
+        let response = try #require(invalid["response"] as? [String: Any])
+        #expect(response["status"] as? Int == 422)
+        #expect((response["content"] as? [String: Any])?["text"] as? String == #"{"message":"validation error"}"#)
+    }
+
+    @Test func exportsAreRedacted() async throws {
+        let seeded = try await SeededJournal.make()
+        for format in ExportFormat.allCases {
+            let (data, _) = try await export(seeded, format)
+            let text = String(decoding: data, as: UTF8.self)
+            #expect(!text.contains("s3cr3t"), "\(format): a query token")
+            #expect(!text.contains("hunter2"), "\(format): a body password")
+            #expect(!text.contains("session=abc"), "\(format): a cookie")
+            #expect(text.contains("<redacted>") || format == .csv)
+        }
+    }
+
+    @Test func ndjsonHasOneEntryPerLineWithItsAttempts() async throws {
+        let seeded = try await SeededJournal.make()
+        let (data, result) = try await export(seeded, .ndjson)
+        let lines = data.split(separator: UInt8(ascii: "\n"))
+        #expect(lines.count == 8)
+        #expect(result.entries == 8)
+        var ids: [Int64] = []
+        for line in lines {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
+            let history = try #require(object["history"] as? [[String: Any]])
+            #expect(history.count == object["attempts"] as? Int)
+            ids.append(try #require(object["id"] as? Int64))
+        }
+        #expect(Set(ids) == Set(seeded.ids.values))
+    }
+
+    @Test func csvHasAHeaderAndOneRowPerAttempt() async throws {
+        let seeded = try await SeededJournal.make()
+        let (data, _) = try await export(seeded, .csv)
+        let rows = CSVReader.parse(String(decoding: data, as: UTF8.self))
+        #expect(rows.first == ["entryId", "uuid", "createdAt", "method", "url", "state", "attempt", "startedAt", "durationMs",
+                               "status", "transportError", "outcome", "errorMessage", "errorCode", "errors", "retryAfterMs"])
+        #expect(rows.count == 1 + 8)
+        #expect(rows.dropFirst().allSatisfy { $0.count == 16 })
+        let duplicate = try #require(rows.first { $0[0] == String(seeded.ids["duplicate"]!) })
+        #expect(duplicate[12] == "simulation_already_exist")
+        #expect(duplicate[13] == "1001")
+        #expect(duplicate[9] == "400")
+    }
+
+    @Test func theFiltersAndLimitApplyToExports() async throws {
+        let seeded = try await SeededJournal.make()
+        let (data, result) = try await export(seeded, .ndjson, query: JournalQuery(statuses: [.class(4)], limit: 2))
+        #expect(result.entries == 2)
+        #expect(data.split(separator: UInt8(ascii: "\n")).count == 2)
+    }
+
+    @Test func aBundleCarriesTheSummaryInTheHAR() async throws {
+        let seeded = try await SeededJournal.make()
+        var options = ExportOptions()
+        options.summary = "support bundle"
+        options.statistics = try await seeded.journal.statistics(matching: JournalQuery())
+        let (data, _) = try await export(seeded, .har, options: options)
+        let log = try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["log"] as? [String: Any])
+        #expect(log["comment"] as? String == "support bundle")
+        #expect((log["_summary"] as? [String: Any])?["total"] as? Int == 8)
+    }
+}
+
+struct StatisticsTests {
+    @Test func countsFailureRateTopErrorsAndTheQueue() async throws {
+        let seeded = try await SeededJournal.make()
+        let statistics = try await seeded.journal.statistics(matching: JournalQuery())
+        #expect(statistics.total == 8)
+        #expect(statistics.byState == ["succeeded": 1, "failed": 3, "queued": 3, "pending": 1])
+        #expect(statistics.failureRate == 0.75)
+        #expect(statistics.queueDepth == 4)
+        #expect(statistics.oldestQueued?.id == seeded.ids["gateway"])
+        #expect(statistics.topErrors.count == 5)
+        #expect(statistics.topErrors.allSatisfy { $0.count == 1 })
+        let all = try await seeded.journal.statistics(matching: JournalQuery(), topErrorCount: 10)
+        #expect(Set(all.topErrors.map(\.message)) == ["validation error", "simulation_already_exist", "not found error",
+                                                      "service unavailable", "504 Gateway Time-out", "no route"])
+    }
+
+    @Test func groupsByStatusAndByDay() async throws {
+        let seeded = try await SeededJournal.make()
+        let byStatus = try await seeded.journal.statistics(matching: JournalQuery(), by: .status)
+        let counts = Dictionary(uniqueKeysWithValues: byStatus.groups.map { ($0.key, $0.count) })
+        #expect(counts == ["200": 1, "400": 1, "404": 1, "422": 1, "503": 1, "504": 1, "refused": 1, "none": 1])
+        #expect(byStatus.groups.first { $0.key == "422" }?.failureRate == 1)
+        let byDay = try await seeded.journal.statistics(matching: JournalQuery(), by: .day)
+        #expect(byDay.groups.map(\.count).reduce(0, +) == 8)
+        #expect(byDay.groups.map(\.key) == byDay.groups.map(\.key).sorted())
+        let filtered = try await seeded.journal.statistics(matching: JournalQuery(statuses: [.class(4)]), by: .errorCode)
+        #expect(filtered.total == 3)
+        #expect(filtered.groups.first { $0.key == "1001" }?.count == 1)
+    }
+}
+
+/// Collects export output.
+final class Sink: @unchecked Sendable {
+    // Only the export's single reader thread appends, one chunk at a time; the test reads after it returns.
+    private(set) var data = Data()
+    func append(_ chunk: Data) { data.append(chunk) }
+}
+
+/// A small RFC 4180 reader, to parse exports back.
+enum CSVReader {
+    static func parse(_ text: String) -> [[String]] {
+        var rows: [[String]] = []
+        var row: [String] = []
+        var field = ""
+        var inQuotes = false
+        var iterator = Array(text).makeIterator()
+        var pending: Character?
+        while let character = pending ?? iterator.next() {
+            pending = nil
+            if inQuotes {
+                if character == "\"" {
+                    if let next = iterator.next() {
+                        if next == "\"" { field.append("\"") } else { inQuotes = false; pending = next }
+                    } else { inQuotes = false }
+                } else {
+                    field.append(character)
+                }
+                continue
+            }
+            switch character {
+            case "\"": inQuotes = true
+            case ",": row.append(field); field = ""
+            case "\r\n", "\n":
+                row.append(field); field = ""
+                rows.append(row); row = []
+            case "\r": break
+            default: field.append(character)
+            }
+        }
+        if !field.isEmpty || !row.isEmpty { row.append(field); rows.append(row) }
+        return rows
+    }
+}
