@@ -88,5 +88,5 @@ struct EntryDetail {
 }
 
 func ISO8601String(_ date: Date) -> String {
-    date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    ISO8601.string(from: date)
 }

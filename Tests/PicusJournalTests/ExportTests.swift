@@ -184,3 +184,34 @@ enum CSVReader {
         return rows
     }
 }
+
+struct ExportEncodingTests {
+    /// The hand-written NDJSON writer says exactly what the documented `Encodable` form says.
+    @Test func ndjsonLinesEqualTheShowFormOfEachEntry() async throws {
+        let seeded = try await SeededJournal.make()
+        let sink = Sink()
+        _ = try await seeded.journal.export(matching: JournalQuery(limit: nil), as: .ndjson) { sink.append($0) }
+        let lines = sink.data.split(separator: UInt8(ascii: "\n"))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        for line in lines {
+            let exported = try #require(try JSONSerialization.jsonObject(with: Data(line)) as? NSDictionary)
+            let id = try #require(exported["id"] as? Int64)
+            let entry = try #require(try await seeded.journal.entry(id: id))
+            let attempts = try await seeded.journal.attempts(ofEntry: id)
+            let documented = try JSONSerialization.jsonObject(with: encoder.encode(EntryDocument(entry, attempts: attempts))) as? NSDictionary
+            #expect(exported == documented, "entry \(id)")
+        }
+        #expect(lines.count == 8)
+    }
+
+    @Test func controlCharactersAndUnicodeSurviveTheWriter() async throws {
+        let seeded = try await SeededJournal([SeededJournal.Seed(
+            name: "odd", path: "/v1/agents", status: 400, message: "tab\\there \\\"quoted\\\" ünïcødé ✓ \\u0001", state: .failed)])
+        let sink = Sink()
+        _ = try await seeded.journal.export(matching: JournalQuery(limit: nil), as: .ndjson) { sink.append($0) }
+        let object = try #require(try JSONSerialization.jsonObject(with: sink.data.dropLast()) as? [String: Any])
+        let error = try #require(object["error"] as? [String: Any])
+        #expect(error["message"] as? String == "tab\there \"quoted\" ünïcødé ✓ \u{01}")
+    }
+}

@@ -114,7 +114,9 @@ private struct ExportWriter {
         let origin = entry.origin ?? options.defaultOrigin
         switch format {
         case .ndjson:
-            buffer.append(try encoder.encode(EntryDocument(entry, attempts: attempts)))
+            var output = JSONOutput()
+            EntryDocument(entry, attempts: attempts).appendJSON(to: &output)
+            buffer.append(contentsOf: output.bytes)
             buffer.append(UInt8(ascii: "\n"))
         case .har:
             for attempt in attempts.isEmpty ? [nil] : attempts.map(Optional.some) {

@@ -35,10 +35,12 @@ extension Journal {
                 case .status: "COALESCE(CAST(lastStatus AS TEXT), lastTransportError, 'none')"
                 case .path: "path"
                 case .errorCode: "COALESCE(lastErrorCode, 'none')"
-                case .hour: "strftime('%Y-%m-%dT%H:00Z', createdAt / 1000, 'unixepoch')"
-                case .day: "strftime('%Y-%m-%d', createdAt / 1000, 'unixepoch')"
+                // Whole buckets as numbers (cheap per row); formatted once per group below.
+                case .hour: "CAST(createdAt / 3600000 AS TEXT)"
+                case .day: "CAST(createdAt / 86400000 AS TEXT)"
                 }
-                let order = grouping == .hour || grouping == .day ? "k" : "n DESC, k"
+                let isTime = grouping == .hour || grouping == .day
+                let order = isTime ? "createdAt / \(grouping == .hour ? 3_600_000 : 86_400_000)" : "n DESC, k"
                 groups = try Row.fetchAll(db, sql: """
                     SELECT \(key) AS k, COUNT(*) AS n,
                         SUM(state IN ('failed', 'expired')) AS failed,
@@ -47,7 +49,12 @@ extension Journal {
                     """, arguments: arguments).map { row in
                     let finished: Int = row["finished"]
                     let failed: Int = row["failed"]
-                    return Statistics.Group(key: row["k"], count: row["n"], failed: failed,
+                    var key: String = row["k"]
+                    if isTime, let bucket = Int64(key) {
+                        let text = ISO8601.string(from: Date(unixMilliseconds: bucket * (grouping == .hour ? 3_600_000 : 86_400_000)))
+                        key = grouping == .hour ? String(text.prefix(13)) + ":00Z" : String(text.prefix(10))
+                    }
+                    return Statistics.Group(key: key, count: row["n"], failed: failed,
                                             failureRate: finished > 0 ? Double(failed) / Double(finished) : nil)
                 }
             }

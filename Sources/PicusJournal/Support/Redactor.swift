@@ -6,12 +6,39 @@ public enum Redactor {
     /// What stands in place of a secret.
     public static let placeholder = "<redacted>"
 
+    private static let exactNames: Set<String> = ["authorization", "proxy-authorization", "cookie", "set-cookie"]
+    private static let secretWords: [[UInt8]] = ["token", "password", "passwd", "secret", "api_key", "api-key", "apikey", "credential"]
+        .map { Array($0.utf8) }
+
     /// Whether a header, JSON key or query parameter name names a secret.
     public static func isSecret(name: String) -> Bool {
-        let name = name.lowercased()
-        if ["authorization", "proxy-authorization", "cookie", "set-cookie"].contains(name) { return true }
-        return ["token", "password", "passwd", "secret", "api_key", "api-key", "apikey", "credential"]
-            .contains { name.contains($0) }
+        let bytes = name.utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
+        if exactNames.contains(String(decoding: bytes, as: UTF8.self)) { return true }
+        return containsSecretWord(bytes[...])
+    }
+
+    /// Whether lower-cased bytes contain one of the secret words (byte search: names and bodies are
+    /// scanned on every export, and Foundation's string search is slow on Linux).
+    private static func containsSecretWord(_ bytes: ArraySlice<UInt8>) -> Bool {
+        guard bytes.count >= 5 else { return false }
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "t") || byte == UInt8(ascii: "p") || byte == UInt8(ascii: "s") || byte == UInt8(ascii: "a")
+                || byte == UInt8(ascii: "c")
+            {
+                for word in secretWords where word[0] == byte && bytes.endIndex - index >= word.count {
+                    if bytes[index..<(index + word.count)].elementsEqual(word) { return true }
+                }
+            }
+            index += 1
+        }
+        return false
+    }
+
+    /// Whether a body might hold a secret field: only such bodies are parsed and rewritten.
+    static func mayHoldSecret(_ body: Data) -> Bool {
+        containsSecretWord(body.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }[...])
     }
 
     /// The headers with every secret value replaced; an `Authorization: Bearer …` keeps its scheme.
@@ -34,7 +61,7 @@ public enum Redactor {
 
     /// The JSON body with every secret field replaced, or nil when it is not JSON or holds no secret.
     public static func jsonBody(_ body: Data) -> Data? {
-        guard let value = JSONValue(parsing: body) else { return nil }
+        guard mayHoldSecret(body), let value = JSONValue(parsing: body) else { return nil }
         var changed = false
         let redacted = redact(value, changed: &changed)
         guard changed else { return nil }

@@ -3,7 +3,8 @@ import Foundation
 extension Date {
     /// Unix milliseconds, the unit the journal stores and the Picus API uses.
     package var unixMilliseconds: Int64 {
-        let milliseconds = (timeIntervalSince1970 * 1000).rounded(.down)
+        // Nearest, not down: a date made from whole milliseconds must give them back despite binary floating point.
+        let milliseconds = (timeIntervalSince1970 * 1000).rounded()
         guard milliseconds.isFinite else { return milliseconds > 0 ? .max : 0 }
         // Saturate: a date from a hostile header must not trap.
         return Int64(exactly: milliseconds) ?? (milliseconds > 0 ? Int64.max : Int64.min)
@@ -36,7 +37,45 @@ package enum ISO8601 {
     private static let dateOnly = Date.ISO8601FormatStyle().year().month().day()
 
     package static func string(from date: Date) -> String {
-        withFraction.format(date)
+        let milliseconds = date.unixMilliseconds
+        // Years 1970…9999 by hand (exports format millions of them); the format style for the rest.
+        guard milliseconds >= 0, milliseconds < 253_402_300_800_000 else { return withFraction.format(date) }
+        let days = milliseconds / 86_400_000
+        let inDay = milliseconds % 86_400_000
+        let (year, month, day) = civil(fromDays: days)
+        var text = [UInt8]()
+        text.reserveCapacity(24)
+        func digits(_ value: Int64, _ count: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<count { divisor *= 10 }
+            var value = value
+            while divisor > 0 {
+                text.append(UInt8(ascii: "0") + UInt8(value / divisor))
+                value %= divisor
+                divisor /= 10
+            }
+        }
+        digits(year, 4); text.append(UInt8(ascii: "-"))
+        digits(month, 2); text.append(UInt8(ascii: "-"))
+        digits(day, 2); text.append(UInt8(ascii: "T"))
+        digits(inDay / 3_600_000, 2); text.append(UInt8(ascii: ":"))
+        digits(inDay / 60_000 % 60, 2); text.append(UInt8(ascii: ":"))
+        digits(inDay / 1000 % 60, 2); text.append(UInt8(ascii: "."))
+        digits(inDay % 1000, 3); text.append(UInt8(ascii: "Z"))
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Year, month, day of a count of days since 1970-01-01 (Howard Hinnant's civil_from_days).
+    private static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     /// Parses a full timestamp with or without fractional seconds, or a bare date (midnight UTC).
