@@ -36,6 +36,7 @@ actor SandboxState {
     private var refreshToken: String
     private var accessTokens: [String: Date] = [:]
     private var simulations: [[String: Any]] = SandboxData.initialSimulations()
+    private var simulationNames: Set<String> = Set(SandboxData.initialSimulations().compactMap { $0["name"] as? String })
     private var nextSimulationID = 25
     private var faults: [SandboxFault] = []
     private var received: [ReceivedRequest] = []
@@ -250,7 +251,7 @@ actor SandboxState {
         guard let name = object["simulation_name"] as? String, !name.isEmpty else {
             return .validation(["simulation_name": "tag=required"])
         }
-        if simulations.contains(where: { $0["name"] as? String == name }) {
+        if simulationNames.contains(name) {
             return .json(400, ["message": "simulation_already_exist", "error_code": 1001])
         }
         let agentID = object["agent_id"] as? Int ?? 1
@@ -261,6 +262,7 @@ actor SandboxState {
         let simulation = SandboxData.simulation(id: nextSimulationID, name: name, agentID: agentID, templateID: templateID)
         nextSimulationID += 1
         simulations.append(simulation)
+        simulationNames.insert(name)
         return .json(201, simulation)
     }
 

@@ -88,6 +88,29 @@ struct Benchmark {
             print(pad(String(concurrency), 14) + pad(String(Int(bareRate)), 14) + pad(String(Int(drainRate)), 18)
                   + format(drainRate / bareRate, digits: 2))
         }
+
+        print("")
+        print("The journal alone, no HTTP: write-ahead insert + attempt record per request (\(requests) requests)")
+        print("")
+        print(pad("durability", 14) + pad("mean ms", 10) + pad("p50 ms", 10) + pad("p99 ms", 10) + "share of the journaled request")
+        for durability in Journal.Configuration.Durability.allCases {
+            var configuration = Journal.Configuration()
+            configuration.durability = durability
+            let journal = try Journal(path: folder.appendingPathComponent("alone-\(durability.rawValue).sqlite").path,
+                                      configuration: configuration)
+            let timings = try await measure(requests) {
+                let entry = try await journal.insert(NewEntry(
+                    method: "GET", path: "/v1/agents", headers: ["authorization": "Bearer <redacted>"], state: .inFlight,
+                    leaseOwner: "bench", leaseExpiresAt: Date().addingTimeInterval(60), createdAt: Date()))
+                _ = try await journal.record(
+                    NewAttempt(number: 1, startedAt: Date(), durationMs: 1, status: 200, outcome: .success,
+                               responseHeaders: ["content-type": "application/json"]),
+                    forEntry: entry.id, leaseOwner: "bench", then: EntryTransition(state: .succeeded))
+            }
+            let journaled = rows.first { $0.0.hasSuffix(durability.rawValue) }?.1.mean ?? .nan
+            print(pad(durability.rawValue, 14) + pad(format(timings.mean), 10) + pad(format(timings.percentile(0.5)), 10)
+                  + pad(format(timings.percentile(0.99)), 10) + format(timings.mean / journaled, digits: 2))
+        }
         await sandbox.stop()
     }
 

@@ -55,13 +55,14 @@ extension Journal {
             _ = arguments.append(contentsOf: [
                 "owner": owner, "until": now.addingTimeInterval(leaseDuration.timeInterval).unixMilliseconds, "limit": limit,
             ])
-            let ids = try Int64.fetchAll(db, sql: """
+            let claim = try db.cachedStatement(sql: """
                 UPDATE entry SET state = 'inFlight', leaseOwner = :owner, leaseExpiresAt = :until, updatedAt = :now
                 WHERE id IN (SELECT entry.id FROM entry WHERE \(Self.dueClause(filter)) ORDER BY entry.id LIMIT :limit)
                 RETURNING id
-                """, arguments: arguments)
-            guard !ids.isEmpty else { return [] }
-            return try Entry.fetchAll(db, sql: "\(Self.entrySelection) WHERE entry.id IN (\(ids.map(String.init).joined(separator: ","))) ORDER BY entry.id")
+                """)
+            let ids = try Int64.fetchAll(claim, arguments: arguments)
+            let read = try db.cachedStatement(sql: "\(Self.entrySelection) WHERE entry.id = ?")
+            return try ids.sorted().compactMap { try Entry.fetchOne(read, arguments: [$0]) }
         }
     }
 

@@ -95,12 +95,12 @@ extension Journal {
         try await write("write to") { db in
             let createdAt = new.createdAt.unixMilliseconds
             let endpoint = EndpointKey.make(method: new.method, path: new.path)
-            let row = try Row.fetchOne(db, sql: """
+            let row = try Row.fetchOne(try db.cachedStatement(sql: """
                 INSERT INTO entry (uuid, createdAt, updatedAt, origin, method, path, endpoint, query, requestHeaders, requestBody,
                                    state, nextAttemptAt, leaseOwner, leaseExpiresAt)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 RETURNING *
-                """, arguments: [
+                """), arguments: [
                     new.uuid.uuidString.lowercased(), createdAt, createdAt, new.origin, new.method, new.path, endpoint, new.query,
                     JSONColumn.encode(new.headers), new.body, new.state.rawValue,
                     new.state == .pending ? createdAt : nil, new.leaseOwner, new.leaseExpiresAt?.unixMilliseconds,
@@ -123,14 +123,14 @@ extension Journal {
             let errorMessage = error?.message ?? attempt.transportError?.message
             let keepsBody = attempt.outcome != .success
             let now = Date().unixMilliseconds
-            let highest = try Int.fetchOne(db, sql: "SELECT MAX(number) FROM attempt WHERE entryId = ?", arguments: [entryID]) ?? 0
+            let highest = try Int.fetchOne(try db.cachedStatement(sql: "SELECT MAX(number) FROM attempt WHERE entryId = ?"), arguments: [entryID]) ?? 0
             let number = max(attempt.number, highest + 1)
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO attempt (entryId, number, startedAt, durationMs, status, transportError, outcome,
                     responseHeaders, errorMessage, errorCode, errors, bodyKind, body, bodySize, retryAfterMs,
                     rateLimitLimit, rateLimitRemaining, rateLimitReset)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [
+                """).execute(arguments: [
                     entryID, number, attempt.startedAt.unixMilliseconds, attempt.durationMs, attempt.status,
                     attempt.transportError?.kind.rawValue, attempt.outcome.rawValue,
                     attempt.status == nil ? nil : JSONColumn.encode(attempt.responseHeaders),
@@ -145,38 +145,37 @@ extension Journal {
             let holds = isSuccess
                 ? "(leaseOwner IS :lease OR state IN ('queued', 'pending', 'failed', 'expired'))"
                 : "leaseOwner IS :lease"
-            try db.execute(sql: "UPDATE entry SET attemptCount = MAX(attemptCount, :number), updatedAt = :now WHERE id = :id",
-                           arguments: ["number": number, "now": now, "id": entryID])
-            try db.execute(sql: """
+            try db.cachedStatement(sql: "UPDATE entry SET attemptCount = MAX(attemptCount, :number), updatedAt = :now WHERE id = :id").execute(arguments: ["number": number, "now": now, "id": entryID])
+            try db.cachedStatement(sql: """
                 UPDATE entry SET lastStatus = :status, lastTransportError = :transport, lastErrorMessage = :message,
                     lastErrorCode = :code
                 WHERE id = :id AND \(holds)
-                """, arguments: [
+                """).execute(arguments: [
                     "status": attempt.status, "transport": attempt.transportError?.kind.rawValue,
                     "message": isSuccess ? nil : errorMessage, "code": isSuccess ? nil : error?.errorCode,
                     "id": entryID, "lease": leaseOwner,
                 ])
             if let transition {
                 let keepsLease = transition.state == .inFlight
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     UPDATE entry SET state = ?, nextAttemptAt = ?, notBefore = ?,
                         leaseOwner = CASE WHEN ? THEN leaseOwner END,
                         leaseExpiresAt = CASE WHEN ? THEN leaseExpiresAt END
                     WHERE id = ? AND \(holds.replacingOccurrences(of: ":lease", with: "?"))
-                    """, arguments: [
+                    """).execute(arguments: [
                         transition.state.rawValue, transition.nextAttemptAt?.unixMilliseconds,
                         transition.state == .queued ? attempt.serverNotBefore?.unixMilliseconds : nil,
                         keepsLease, keepsLease, entryID, leaseOwner,
                     ])
             }
             if attempt.status == 429, let until = attempt.serverNotBefore {
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     INSERT INTO hold (key, until, reason, setAt)
                     SELECT endpoint, ?, 'rate limited (429)', ? FROM entry WHERE id = ?
                     ON CONFLICT (key) DO UPDATE SET until = MAX(until, excluded.until), reason = excluded.reason, setAt = excluded.setAt
-                    """, arguments: [until.unixMilliseconds, now, entryID])
+                    """).execute(arguments: [until.unixMilliseconds, now, entryID])
             }
-            guard let entry = try Entry.fetchOne(db, sql: "\(Self.entrySelection) WHERE entry.id = ?", arguments: [entryID]) else {
+            guard let entry = try Entry.fetchOne(try db.cachedStatement(sql: "\(Self.entrySelection) WHERE entry.id = ?"), arguments: [entryID]) else {
                 throw JournalError(.notFound, "entry \(entryID) vanished while its attempt was recorded", entryID: entryID)
             }
             return entry
@@ -186,8 +185,7 @@ extension Journal {
     /// Extends a lease its owner still holds; false when another sender has taken the entry.
     package func renewLease(of entryID: Int64, owner: String, until: Date) async throws -> Bool {
         try await write("write to") { db in
-            try db.execute(sql: "UPDATE entry SET leaseExpiresAt = ? WHERE id = ? AND state = 'inFlight' AND leaseOwner = ?",
-                           arguments: [until.unixMilliseconds, entryID, owner])
+            try db.cachedStatement(sql: "UPDATE entry SET leaseExpiresAt = ? WHERE id = ? AND state = 'inFlight' AND leaseOwner = ?").execute(arguments: [until.unixMilliseconds, entryID, owner])
             return db.changesCount > 0
         }
     }
