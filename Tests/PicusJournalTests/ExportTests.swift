@@ -47,7 +47,8 @@ struct ExportTests {
         #expect(error["message"] as? String == "validation error")
         let response = try #require(invalid["response"] as? [String: Any])
         #expect(response["status"] as? Int == 422)
-        #expect((response["content"] as? [String: Any])?["text"] as? String == #"{"message":"validation error"}"#)
+        #expect((response["content"] as? [String: Any])?["text"] as? String
+                == #"{"message":"validation error","errors":{"limit":"tag=max, param=50, given value=1000"}}"#)
     }
 
     @Test func exportsAreRedacted() async throws {

@@ -21,6 +21,7 @@ struct SeededJournal {
         var errorCode: String?
         var state: EntryState
         var body: String?
+        var errors: String?
     }
 
     init(_ seeds: [Seed]) async throws {
@@ -35,7 +36,7 @@ struct SeededJournal {
             ids[seed.name] = entry.id
             guard seed.status != nil || seed.transport != nil else { continue }
             let error = seed.message.map { message in
-                ErrorBody.decode(Data(#"{"message":"\#(message)"\#(seed.errorCode.map { #","error_code":\#($0)"# } ?? "")}"#.utf8))
+                ErrorBody.decode(Data(#"{"message":"\#(message)"\#(seed.errorCode.map { #","error_code":\#($0)"# } ?? "")\#(seed.errors.map { #","errors":\#($0)"# } ?? "")}"#.utf8))
             }
             let outcome: Attempt.Outcome = seed.state == .succeeded ? .success : seed.state == .queued ? .retryable : .permanent
             _ = try await journal.record(
@@ -49,7 +50,8 @@ struct SeededJournal {
 
     static let standard: [Seed] = [
         Seed(name: "ok", ageHours: 1, status: 200, state: .succeeded),
-        Seed(name: "invalid", path: "/v1/simulations", query: "limit=1000", ageHours: 2, status: 422, message: "validation error", state: .failed),
+        Seed(name: "invalid", path: "/v1/simulations", query: "limit=1000", ageHours: 2, status: 422, message: "validation error", state: .failed,
+             errors: #"{"limit":"tag=max, param=50, given value=1000"}"#),
         Seed(name: "duplicate", method: "POST", path: "/v1/simulations", ageHours: 3, status: 400, message: "simulation_already_exist",
              errorCode: "1001", state: .failed, body: #"{"simulation_name":"x","password":"hunter2"}"#),
         Seed(name: "missing", path: "/v1/simulations/999", ageHours: 30, status: 404, message: "not found error", state: .failed),

@@ -68,7 +68,7 @@ struct ReplayProcessTests {
             #expect(!succeededAtKill.isEmpty)
             #expect(succeededAtKill.count < entries.count)
 
-            let finisher = try RunningProcess(["replay", "--watch", "--lease", "1"], environment: environment(sandbox, db: db))
+            let finisher = try RunningProcess(["replay", "--watch"], environment: environment(sandbox, db: db))
             let allKeys = keys(entries)
             // Read what the finisher reports until every entry unfinished at the kill has succeeded.
             var unfinished = Set(entries.map(\.id)).subtracting(succeededAtKill.map(\.id))

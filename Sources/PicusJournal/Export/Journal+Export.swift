@@ -109,6 +109,9 @@ private struct ExportWriter {
     }
 
     mutating func add(_ entry: Entry, _ attempts: [Attempt]) throws {
+        var entry = entry
+        // The entry's last error details, from its attempts already at hand (the query does not join them twice).
+        entry.lastErrors = attempts.last { $0.number == entry.attemptCount }?.error?.errors
         result.entries += 1
         result.attempts += attempts.count
         let origin = entry.origin ?? options.defaultOrigin
