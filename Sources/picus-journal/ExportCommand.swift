@@ -56,6 +56,10 @@ struct ExportCommand: AsyncParsableCommand {
                 report(result, to: "stdout")
                 return
             }
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw CLIError("\(output) is a folder; pass a file name with -o, like \(output)/ticket.har")
+            }
             // Written beside the target and renamed at the end: a failed export leaves no half file.
             let partial = "\(output).partial-\(ProcessInfo.processInfo.processIdentifier)"
             guard case .created = ExclusiveFile.create(atPath: partial, mode: 0o600),
@@ -68,8 +72,9 @@ struct ExportCommand: AsyncParsableCommand {
                     do { try handle.write(contentsOf: data) } catch { throw CLIError("cannot write \(partial): \(error.localizedDescription)") }
                 }
                 try handle.close()
-                if FileManager.default.fileExists(atPath: output) { try FileManager.default.removeItem(atPath: output) }
-                try FileManager.default.moveItem(atPath: partial, toPath: output)
+                if let code = ExclusiveFile.replace(output, with: partial) {
+                    throw CLIError("cannot write \(output): \(ExclusiveFile.describe(errno: code))")
+                }
                 report(result, to: output)
             } catch {
                 try? handle.close()

@@ -11,8 +11,9 @@ struct JournalOptions: ParsableArguments {
 
     var resolvedPath: String { path ?? Journal.defaultPath() }
 
-    func open() throws -> Journal {
-        try Journal(path: resolvedPath)
+    /// Opens the journal; only the commands that write requests create a missing one.
+    func open(creating: Bool = false) throws -> Journal {
+        try Journal(path: resolvedPath, createIfMissing: creating)
     }
 }
 

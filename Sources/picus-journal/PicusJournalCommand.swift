@@ -1,9 +1,28 @@
 import ArgumentParser
+import Foundation
+import PicusJournal
 
 @main
 struct PicusJournalCommand: AsyncParsableCommand {
+    static func main() async {
+        // A reader that goes away (`| head`) makes writes fail with EPIPE, reported in one line,
+        // instead of killing the process without a word.
+        signal(SIGPIPE, SIG_IGN)
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "picus-journal",
+        version: PicusJournalVersion.current,
         abstract: "Journal, replay and inspect Picus Security API requests.",
         discussion: """
             Every request goes into a SQLite journal before it is sent; every attempt's status and decoded \

@@ -8,8 +8,9 @@ struct PruneCommand: AsyncParsableCommand {
         abstract: "Delete finished entries past their retention, in small batches that never hold writers up.",
         discussion: """
             Without options it applies the retention policy: succeeded entries go after 7 days; failed, \
-            expired and cancelled after 30. Queued entries are never pruned: they go once they have expired \
-            (after 7 days by default). With --older-than or --state it deletes just that.
+            expired and cancelled after 30, counted from when they finished. Queued entries are never pruned: \
+            they go once a replay has expired them (after 7 days by default). With --older-than or --state it \
+            deletes just that.
 
             Example:
               picus-journal prune --dry-run
@@ -41,7 +42,6 @@ struct PruneCommand: AsyncParsableCommand {
                 let result = try await journal.prune(dryRun: dryRun)
                 let parts = EntryState.allCases.compactMap { state in result.deleted[state].map { "\($0) \(state.rawValue)" } }
                 say("\(verb) \(result.total) entries\(parts.isEmpty ? "" : " (\(parts.joined(separator: ", ")))") past the retention policy.")
-                if result.expired > 0 { say("Expired \(result.expired) queued entries older than the retry policy allows.") }
                 return
             }
             let cutoff = olderThan?.date ?? Date().addingTimeInterval(-30 * 86_400)

@@ -9,9 +9,11 @@ enum Terminal {
     }
 }
 
-/// Cuts or pads text to a width, marking a cut with an ellipsis.
+/// Cuts or pads text to a width, marking a cut with an ellipsis. Control characters (a server's
+/// escape codes, line breaks) become spaces: a table cell is one line of plain text.
 func fit(_ text: String, _ width: Int, right: Bool = false) -> String {
-    let text = text.count > width ? String(text.prefix(max(0, width - 1))) + "…" : text
+    let plain = plainText(text)
+    let text = plain.count > width ? String(plain.prefix(max(0, width - 1))) + "…" : plain
     let padding = String(repeating: " ", count: max(0, width - text.count))
     return right ? padding + text : text + padding
 }
@@ -31,7 +33,7 @@ struct EntryTable {
         var lines = ["\(fit("ID", 5, right: true)) \(fit("CREATED UTC", 11)) \(fit("METHOD", 6)) \(fit("PATH", 20)) \(fit("STATE", 9)) \(fit("STATUS", 6)) ERROR"]
         for entry in entries {
             let status = entry.lastStatus.map(String.init) ?? entry.lastTransportError?.rawValue ?? "-"
-            let error = entry.lastErrorMessage ?? ""
+            let error = plainText(entry.lastErrorMessage ?? "")
             let state = fit(entry.state.rawValue, 9)
             lines.append("\(fit(String(entry.id), 5, right: true)) \(timeFormat.format(entry.createdAt)) \(fit(entry.method, 6)) \(fit(entry.redactedTarget, 20)) \(colors ? paint(state, entry.state) : state) \(fit(status, 6)) \(error.count > 17 ? fit(error, 17) : error)")
         }
@@ -89,4 +91,9 @@ struct EntryDetail {
 
 func ISO8601String(_ date: Date) -> String {
     ISO8601.string(from: date)
+}
+
+/// The text with control characters (escape codes, line breaks) turned into spaces.
+func plainText(_ text: String) -> String {
+    String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
 }

@@ -53,7 +53,7 @@ struct ReplayCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let journal = try journal.open()
+            let journal = try journal.open(creating: true)
             let client = try api.makeClient(journal: journal)
             var configuration = ReplayEngine.Configuration()
             configuration.concurrency = concurrency

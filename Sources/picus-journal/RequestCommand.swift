@@ -45,7 +45,7 @@ struct RequestCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let body = try readBody()
-            let journal = try journal.open()
+            let journal = try journal.open(creating: true)
             let client = try api.makeClient(journal: journal)
             var request = APIRequest(method: method, path: path, body: body)
             if body != nil { request.headers["Content-Type"] = "application/json" }

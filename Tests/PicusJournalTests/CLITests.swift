@@ -87,15 +87,26 @@ import Testing
 
     @Test func anEmptyJournalListsAnEmptyArray() async throws {
         let folder = try TemporaryFolder()
+        _ = try Journal(path: folder.path("new.sqlite"))
         let result = try await runCLI(["list", "--format", "json", "--db", folder.path("new.sqlite")], in: folder)
         #expect(result.status == 0)
         #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
     }
 
+    @Test func readersRefuseAJournalThatDoesNotExistInsteadOfCreatingIt() async throws {
+        let folder = try TemporaryFolder()
+        for command in [["list"], ["stats"], ["export"], ["show", "1"], ["prune"], ["doctor"], ["cancel", "1"], ["requeue", "1"]] {
+            let result = try await runCLI(command + ["--db", folder.path("typo.sqlite")], in: folder)
+            #expect(result.status == 1, "\(command)")
+            #expect(result.stderr.contains("no journal at") || result.stdout.contains("no journal at"), "\(command)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder.path("typo.sqlite")))
+    }
+
     @Test func theDBFallsBackToTheEnvironmentThenXDGStateHome() async throws {
         let folder = try TemporaryFolder()
-        _ = try await runCLI(["list"], environment: ["PICUS_JOURNAL_DB": folder.path("env.sqlite")], in: folder)
-        _ = try await runCLI(["list"], environment: ["XDG_STATE_HOME": folder.path("state")], in: folder)
+        _ = try await runCLI(["replay", "--dry-run"], environment: ["PICUS_JOURNAL_DB": folder.path("env.sqlite")], in: folder)
+        _ = try await runCLI(["replay", "--dry-run"], environment: ["XDG_STATE_HOME": folder.path("state")], in: folder)
         #expect(FileManager.default.fileExists(atPath: folder.path("env.sqlite")))
         #expect(FileManager.default.fileExists(atPath: folder.path("state/picus-journal/journal.sqlite")))
     }
@@ -153,6 +164,7 @@ import Testing
 
     @Test func anUnknownEntryGetsOneLine() async throws {
         let folder = try TemporaryFolder()
+        _ = try Journal(path: folder.path("j.sqlite"))
         let result = try await runCLI(["show", "42", "--db", folder.path("j.sqlite")], in: folder)
         #expect(result.status == 1)
         #expect(result.stderr.contains("no entry 42"))
@@ -178,8 +190,10 @@ import Testing
         try FileManager.default.createDirectory(at: lonely.deletingLastPathComponent(), withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: Products.cli, to: lonely)
 
+        let created = try await runBinary(lonely, ["replay", "--dry-run", "--db", folder.path("fresh/journal.sqlite")], in: folder)
         let result = try await runBinary(lonely, ["list", "--format", "json", "--db", folder.path("fresh/journal.sqlite")], in: folder)
 
+        #expect(created.status == 0)
         #expect(result.status == 0)
         #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
         let queue = try DatabaseQueue(path: folder.path("fresh/journal.sqlite"))

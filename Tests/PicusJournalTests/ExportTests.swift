@@ -206,6 +206,18 @@ struct ExportEncodingTests {
         #expect(lines.count == 8)
     }
 
+    @Test func aCRLFInAFieldIsQuotedInCSV() {
+        #expect(CSV.field("line one\r\nline two") == "\"line one\r\nline two\"")
+        #expect(CSV.field("plain") == "plain")
+        #expect(CSV.field("say \"hi\"") == "\"say \"\"hi\"\"\"")
+    }
+
+    @Test func formBodiesAndEscapedKeysAreRedacted() {
+        #expect(Redactor.body(Data("grant_type=refresh&refresh_token=abc".utf8)) == Data("grant_type=refresh&refresh_token=<redacted>".utf8))
+        let escaped = Redactor.body(Data(#"{"\u0074oken":"abc"}"#.utf8))
+        #expect(!String(decoding: escaped, as: UTF8.self).contains("abc"))
+    }
+
     @Test func controlCharactersAndUnicodeSurviveTheWriter() async throws {
         let seeded = try await SeededJournal([SeededJournal.Seed(
             name: "odd", path: "/v1/agents", status: 400, message: "tab\\there \\\"quoted\\\" ünïcødé ✓ \\u0001", state: .failed)])

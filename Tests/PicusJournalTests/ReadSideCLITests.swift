@@ -94,6 +94,10 @@ struct ReadSideCLITests {
         let nowhere = try await run(seeded, ["export", "-o", "/nonexistent-folder/ticket.har"])
         #expect(nowhere.status == 1)
         #expect(nowhere.stderr.split(separator: "\n").count == 1)
+        let folderTarget = try await run(seeded, ["export", "-o", seeded.folder.url.path])
+        #expect(folderTarget.status == 1)
+        #expect(folderTarget.stderr.contains("is a folder"))
+        #expect(FileManager.default.fileExists(atPath: seeded.journal.path))
     }
 
     @Test func pruneAndDoctorExitCodes() async throws {
@@ -110,6 +114,7 @@ struct ReadSideCLITests {
         #expect(doctor.stdout.contains("picus-journal replay"))
 
         let folder = try TemporaryFolder()
+        _ = try Journal(path: folder.path("fresh.sqlite"))
         let healthy = try await runCLI(["doctor", "--db", folder.path("fresh.sqlite")], in: folder)
         #expect(healthy.status == 0)
         #expect(healthy.stdout.contains("All is well."))

@@ -114,9 +114,12 @@ public final class JournaledClient: Sendable {
             headers: Redactor.headers(headers), body: request.body, state: .pending, createdAt: Date()))
     }
 
-    /// The base URL as journaled: no trailing slash.
+    /// The base URL as journaled: no user or password, no trailing slash.
     private var origin: String {
-        var text = baseURL.absoluteString
+        var components = URLComponents(url: baseURL, resolvingAgainstBaseURL: false)
+        components?.user = nil
+        components?.password = nil
+        var text = components?.string ?? baseURL.absoluteString
         while text.hasSuffix("/") { text.removeLast() }
         return text
     }

@@ -183,7 +183,7 @@ extension EntryDocument {
         guard let error else { return output.value(nil as String?) }
         output.beginObject()
         output.key("errorCode")
-        if let code = error.errorCode, let number = Int64(code) { output.value(number) } else { output.value(error.errorCode) }
+        if let code = error.errorCode, let number = Int64(code), String(number) == code { output.value(number) } else { output.value(error.errorCode) }
         output.key("errors"); output.value(error.errors)
         output.key("message"); output.value(error.message)
         output.endObject()

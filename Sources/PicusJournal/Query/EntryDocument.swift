@@ -83,7 +83,7 @@ struct ErrorDocument: Encodable {
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
         try container.encode(message, forKey: .message)
-        if let errorCode, let number = Int64(errorCode) {
+        if let errorCode, let number = Int64(errorCode), String(number) == errorCode {
             try container.encode(number, forKey: .errorCode)
         } else {
             try container.encode(errorCode, forKey: .errorCode)

@@ -126,7 +126,8 @@ public struct JournalQuery: Sendable, Hashable {
         if let pathGlob { add("entry.path GLOB ?", [pathGlob]) }
         if !errorCodes.isEmpty { add("entry.lastErrorCode IN (\(placeholders(errorCodes.count)))", errorCodes) }
         if let text, !text.isEmpty {
-            if fullTextSearch {
+            // The trigram index needs three characters; shorter text is scanned.
+            if fullTextSearch, text.count >= 3 {
                 // One phrase: the text as typed, FTS5 operators and all taken literally.
                 let phrase = "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
                 add("""
@@ -134,6 +135,7 @@ public struct JournalQuery: Sendable, Hashable {
                                  WHERE attemptSearch MATCH ?)
                     """, [phrase])
             } else {
+                // LIKE is case-insensitive for ASCII, as the trigram index is.
                 let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                     .replacingOccurrences(of: "_", with: "\\_") + "%"
                 add("entry.id IN (SELECT entryId FROM attempt WHERE errorMessage LIKE ? ESCAPE '\\')", [pattern])
@@ -142,7 +144,7 @@ public struct JournalQuery: Sendable, Hashable {
         if let since { add("entry.createdAt >= ?", [since.unixMilliseconds]) }
         if let until { add("entry.createdAt < ?", [until.unixMilliseconds]) }
         if let after {
-            add("(entry.createdAt < ? OR (entry.createdAt = ? AND entry.id < ?))", [after.createdAt, after.createdAt, after.id])
+            add("(entry.createdAt, entry.id) < (?, ?)", [after.createdAt, after.id])
         }
         return (clauses.isEmpty ? "1" : clauses.joined(separator: " AND "), arguments)
     }

@@ -34,7 +34,7 @@ extension Journal {
     /// Opens the journal at `path` and checks it; a journal that cannot be opened is a failed check, not an error.
     public static func diagnose(path: String, thorough: Bool = false) async -> Diagnosis {
         do {
-            return try await Journal(path: path).diagnose(thorough: thorough)
+            return try await Journal(path: path, createIfMissing: false).diagnose(thorough: thorough)
         } catch {
             let isDamaged = (error as? JournalError)?.code == .corrupt
             return Diagnosis(checks: [Diagnosis.Check(

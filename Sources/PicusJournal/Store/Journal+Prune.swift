@@ -6,8 +6,6 @@ extension Journal {
     public struct PruneResult: Sendable {
         /// Entries deleted, by state.
         public var deleted: [EntryState: Int] = [:]
-        /// Queued entries expired first because they outlived the retry policy.
-        public var expired = 0
 
         /// Entries deleted in all.
         public var total: Int { deleted.values.reduce(0, +) }
@@ -15,24 +13,19 @@ extension Journal {
 
     /// Deletes entries that finished longer ago than the policy keeps them, with their attempts.
     ///
-    /// Queued entries older than the retry policy's maximum age are expired first, so that they
-    /// age out like any other; entries waiting or in flight are never deleted. Deletes run in
-    /// batches, each its own short transaction, so writers are never held up for long.
+    /// Entries waiting or in flight are never deleted: a queued entry goes only once the replay
+    /// engine has expired it (the retry policy's maximum age), and then after `policy.expired`.
+    /// Deletes run in batches, each its own short transaction, so writers are never held up for long.
     ///
     /// - Parameters:
     ///   - policy: How long each state is kept.
-    ///   - retryPolicy: Whose maximum age expires stale queued entries.
     ///   - dryRun: Count, delete nothing.
     ///   - batchSize: Entries per transaction.
     ///   - now: The clock.
     public func prune(
-        _ policy: RetentionPolicy = RetentionPolicy(), retryPolicy: RetryPolicy = RetryPolicy(), dryRun: Bool = false,
-        batchSize: Int = 1000, now: Date = Date()
+        _ policy: RetentionPolicy = RetentionPolicy(), dryRun: Bool = false, batchSize: Int = 1000, now: Date = Date()
     ) async throws -> PruneResult {
         var result = PruneResult()
-        if !dryRun {
-            result.expired = try await expireStale(olderThan: retryPolicy.maximumAge, now: now).count
-        }
         for (state, age) in policy.ages {
             let count = try await prune(states: [state], olderThan: now.addingTimeInterval(-age.timeInterval), dryRun: dryRun,
                                         batchSize: batchSize)
@@ -51,7 +44,9 @@ extension Journal {
         }
         guard !states.isEmpty else { return 0 }
         let stateList = states.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
-        let cutoffMs = cutoff.unixMilliseconds
+        // Never later than now: entries finishing while the prune runs are not what was asked for.
+        let cutoffMs = min(cutoff, Date()).unixMilliseconds
+        let batchSize = max(1, batchSize)
         if dryRun {
             return try await read { db in
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM entry WHERE state IN (\(stateList)) AND updatedAt < ?", arguments: [cutoffMs]) ?? 0

@@ -51,14 +51,22 @@ public final class Journal: Sendable {
     /// The `application_id` every journal carries in its header: 'PICJ'.
     static let applicationID: Int32 = 0x5049_434A
 
-    /// Opens the journal at `path`, creating and migrating it as needed.
+    /// Opens the journal at `path`, migrating it as needed, and creating it unless told not to.
     ///
-    /// - Throws: ``JournalError`` with code `notSQLite`, `foreignDatabase`, `schemaTooNew`,
-    ///   `cannotOpen`, `corrupt`, `readOnly` or `diskFull`. The file is left as it was.
-    public init(path: String, configuration: Configuration = Configuration()) throws {
+    /// - Parameters:
+    ///   - path: The journal file.
+    ///   - configuration: Durability, timeouts, logging.
+    ///   - createIfMissing: Create a missing journal (and its folder); false makes a missing one an error,
+    ///     as readers want: a mistyped path must not look like an empty journal.
+    /// - Throws: ``JournalError`` with code `notFound`, `notSQLite`, `foreignDatabase`, `schemaTooNew`,
+    ///   `schemaMismatch`, `cannotOpen`, `corrupt`, `readOnly` or `diskFull`. The file is left as it was.
+    public init(path: String, configuration: Configuration = Configuration(), createIfMissing: Bool = true) throws {
         let path = (path as NSString).expandingTildeInPath
         self.path = path
         self.configuration = configuration
+        if !createIfMissing, !FileManager.default.fileExists(atPath: path) {
+            throw JournalError(.notFound, "no journal at \(path); check --db or $PICUS_JOURNAL_DB (`picus-journal request`, `replay` and the library create one)", path: path)
+        }
         try Self.prepareFile(at: path)
         try Self.inspect(path: path)
 

@@ -23,6 +23,11 @@ package enum ExclusiveFile {
         return error == EEXIST ? .alreadyExists : .failed(errno: error)
     }
 
+    /// Renames `source` over `destination` in one step (POSIX rename): readers see the old file or the new, never half.
+    package static func replace(_ destination: String, with source: String) -> Int32? {
+        rename(source, destination) == 0 ? nil : errno
+    }
+
     package static func describe(errno code: Int32) -> String {
         String(cString: strerror(code))
     }

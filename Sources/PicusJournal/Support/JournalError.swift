@@ -34,7 +34,7 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
         public static let readOnly = Code(.readOnly)
         /// Another process held the journal locked for longer than the busy timeout.
         public static let busy = Code(.busy)
-        /// No entry has the requested id.
+        /// No entry has the requested id, or no journal is at the path.
         public static let notFound = Code(.notFound)
         /// The entry is not in a state that allows the requested change.
         public static let invalidTransition = Code(.invalidTransition)
@@ -73,10 +73,8 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
         if let error = error as? JournalError { return error }
         // A cancelled read is the caller's choice, not a journal failure.
         if error is CancellationError { return error }
-        guard let dbError = error as? DatabaseError else {
-            return JournalError(.database, "cannot \(action) journal \(path): \(error)", path: path,
-                                underlyingError: SendableDescription(error))
-        }
+        // Not the database's: the caller's own error (an export's output that failed, say) says it best.
+        guard let dbError = error as? DatabaseError else { return error }
         let sqliteMessage = dbError.message ?? "\(dbError.resultCode)"
         switch dbError.resultCode.primaryResultCode {
         case .SQLITE_FULL:

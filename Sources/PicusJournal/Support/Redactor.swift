@@ -38,7 +38,9 @@ public enum Redactor {
 
     /// Whether a body might hold a secret field: only such bodies are parsed and rewritten.
     static func mayHoldSecret(_ body: Data) -> Bool {
-        containsSecretWord(body.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }[...])
+        let lowered = body.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
+        // A key spelled with JSON escapes (`"\u0074oken"`) hides from the byte scan: parse those too.
+        return containsSecretWord(lowered[...]) || body.range(of: Data("\\u".utf8)) != nil
     }
 
     /// The headers with every secret value replaced; an `Authorization: Bearer …` keeps its scheme.
@@ -68,9 +70,14 @@ public enum Redactor {
         return Data(redacted.jsonText.utf8)
     }
 
-    /// The body with secrets removed: JSON with secret fields replaced, anything else unchanged.
+    /// The body with secrets removed: JSON with secret fields replaced, a form-encoded body with
+    /// secret parameters replaced, anything else unchanged.
     public static func body(_ body: Data) -> Data {
-        jsonBody(body) ?? body
+        if let json = jsonBody(body) { return json }
+        guard mayHoldSecret(body), let text = String(data: body, encoding: .utf8), text.contains("="),
+            !text.contains(where: { $0 == " " || $0 == "\n" || $0 == "{" || $0 == "<" })
+        else { return body }
+        return Data(query(text).utf8)
     }
 
     /// The query string (without `?`) with every secret parameter's value replaced.
