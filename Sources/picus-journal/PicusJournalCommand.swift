@@ -22,7 +22,6 @@ struct PicusJournalCommand: AsyncParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "picus-journal",
-        version: PicusJournalVersion.current,
         abstract: "Journal, replay and inspect Picus Security API requests.",
         discussion: """
             Every request goes into a SQLite journal before it is sent; every attempt's status and decoded \
@@ -33,5 +32,6 @@ struct PicusJournalCommand: AsyncParsableCommand {
             RequestCommand.self, ListCommand.self, ShowCommand.self, StatsCommand.self, ExportCommand.self,
             ReplayCommand.self, CancelCommand.self, RequeueCommand.self, PruneCommand.self, DoctorCommand.self,
             SandboxCommand.self, DemoCommand.self,
-        ])
+        ],
+        version: PicusJournalVersion.current)
 }
