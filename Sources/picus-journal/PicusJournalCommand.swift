@@ -28,10 +28,10 @@ struct PicusJournalCommand: AsyncParsableCommand {
             error are recorded. The journal is --db, else $PICUS_JOURNAL_DB, else \
             $XDG_STATE_HOME/picus-journal/journal.sqlite, else ~/.local/state/picus-journal/journal.sqlite.
             """,
+        version: PicusJournalVersion.current,
         subcommands: [
             RequestCommand.self, ListCommand.self, ShowCommand.self, StatsCommand.self, ExportCommand.self,
             ReplayCommand.self, CancelCommand.self, RequeueCommand.self, PruneCommand.self, DoctorCommand.self,
             SandboxCommand.self, DemoCommand.self,
-        ],
-        version: PicusJournalVersion.current)
+        ])
 }
