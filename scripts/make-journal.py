@@ -59,7 +59,7 @@ def main():
 
     if os.path.exists(args.db):
         sys.exit(f"{args.db} exists; pass a new path")
-    subprocess.run([args.cli, "list", "--db", args.db, "--format", "json"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([args.cli, "replay", "--dry-run", "--db", args.db], check=True, stdout=subprocess.DEVNULL)
 
     rng = random.Random(args.seed)
     weights = [o[0] for o in OUTCOMES]

@@ -36,6 +36,10 @@ def main():
     out = tempfile.mkdtemp(prefix="picus-journal-measure-")
     entries = int(subprocess.run(["sqlite3", args.db, "SELECT COUNT(*) FROM entry"], capture_output=True, text=True).stdout or 0) \
         if subprocess.run(["which", "sqlite3"], capture_output=True).returncode == 0 else None
+    empty = os.path.join(out, "empty.sqlite")
+    subprocess.run([args.cli, "replay", "--dry-run", "--db", empty], check=True, stdout=subprocess.DEVNULL)
+    baseline = [run(args.cli, ["list", "--db", empty])[0] for _ in range(args.runs)]
+    print(f"baseline: `list` on an empty journal (process start, open, migrate check): {statistics.median(baseline):.3f} s")
     commands = [
         ("list --status 422 --since 7d --limit 50", ["list", "--status", "422", "--since", "7d", "--limit", "50", "--format", "json"]),
         ("list (newest 50, table)", ["list"]),
