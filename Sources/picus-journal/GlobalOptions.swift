@@ -97,6 +97,13 @@ func writeOut(_ data: Data) throws {
     }
 }
 
+/// Writes a value as pretty JSON with sorted keys: the machine-readable output of `stats` and `doctor`.
+func writeJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    try writeOut(try encoder.encode(value) + Data("\n".utf8))
+}
+
 func printError(_ message: String) {
     let line = message.split(whereSeparator: \.isNewline).joined(separator: " ")
     try? FileHandle.standardError.write(contentsOf: Data("picus-journal: error: \(line)\n".utf8))

@@ -123,54 +123,7 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 }
 
-struct CancelCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "cancel",
-        abstract: "Cancel a queued or pending entry so that nothing sends it.",
-        discussion: """
-            Example:
-              picus-journal cancel 42
-            """)
-
-    @Argument(help: "The entry id.")
-    var id: Int64
-
-    @OptionGroup var journal: JournalOptions
-
-    func run() async throws {
-        try await reportingErrors {
-            let entry = try await journal.open().cancel(entry: id)
-            say("entry \(entry.id): \(entry.method) \(entry.redactedTarget) cancelled")
-        }
-    }
-}
-
-struct RequeueCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "requeue",
-        abstract: "Put a failed, expired or cancelled entry back in the queue, due now.",
-        discussion: """
-            A succeeded entry is refused: requeueing it would send it twice.
-
-            Example:
-              picus-journal requeue 42 && picus-journal replay --id 42
-            """)
-
-    @Argument(help: "The entry id.")
-    var id: Int64
-
-    @OptionGroup var journal: JournalOptions
-
-    func run() async throws {
-        try await reportingErrors {
-            let entry = try await journal.open().requeue(entry: id)
-            say("entry \(entry.id): \(entry.method) \(entry.redactedTarget) queued, due now")
-        }
-    }
-}
-
 /// Writes a line to stdout at once: no buffering between the CLI and whoever reads it.
 func say(_ text: String) {
     try? FileHandle.standardOutput.write(contentsOf: Data((text + "\n").utf8))
 }
-

@@ -33,9 +33,7 @@ struct StatsCommand: AsyncParsableCommand {
         try await reportingErrors {
             let statistics = try await journal.open().statistics(matching: filters.query(limit: nil), by: by)
             if format == .json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                try writeOut(try encoder.encode(statistics) + Data("\n".utf8))
+                try writeJSON(statistics)
             } else {
                 try writeOut(Data(StatisticsTable(statistics: statistics).render().utf8))
             }

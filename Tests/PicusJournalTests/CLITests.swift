@@ -210,41 +210,17 @@ import Testing
     }
 
     @Test func theSandboxServesUntilSIGTERM() async throws {
-        let process = Process()
-        process.executableURL = Products.cli
-        process.arguments = ["sandbox", "--port", "0"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        let (lines, continuation) = AsyncStream<String>.makeStream()
-        let buffer = LineBuffer()
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                continuation.finish()
-                return
-            }
-            for line in buffer.append(data) { continuation.yield(line) }
-        }
-        let exit: Task<Int32, any Error> = Task {
-            try await withCheckedThrowingContinuation { done in
-                process.terminationHandler = { done.resume(returning: $0.terminationStatus) }
-                do { try process.run() } catch { done.resume(throwing: error) }
-            }
-        }
-        var iterator = lines.makeAsyncIterator()
-        let first = try #require(await iterator.next())
+        let sandbox = try RunningProcess(["sandbox", "--port", "0"])
+        let first = try #require(await sandbox.nextLine())
         let url = try #require(URL(string: first))
         #expect(url.host == "127.0.0.1")
 
         let response = try await URLSessionTransport().send(HTTPRequest(method: "GET", url: url.appendingPathComponent("v1/agents")))
         #expect(response.status == 401)
         #expect(String(decoding: response.body, as: UTF8.self).contains("auth header is empty"))
-        process.terminate()
+        sandbox.terminate()
 
-        #expect(try await exit.value == 0)
-        pipe.fileHandleForReading.readabilityHandler = nil
+        #expect(try await sandbox.exitStatus() == 0)
     }
 }
 
