@@ -220,3 +220,38 @@ final class RunningProcess: @unchecked Sendable {
     /// Whether it died of a signal.
     var wasKilled: Bool { process.terminationReason == .uncaughtSignal }
 }
+
+/// A tiny tmpfs to fill up, where the machine lets the tests mount one (root on Linux).
+enum SmallDisk {
+    static let isAvailable: Bool = {
+        guard let folder = try? TemporaryFolder() else { return false }
+        let probe = folder.path("probe")
+        guard (try? FileManager.default.createDirectory(atPath: probe, withIntermediateDirectories: true)) != nil,
+            runQuietly("/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", probe])
+        else { return false }
+        return runQuietly("/bin/umount", ["-l", probe])
+    }()
+
+    /// Mounts a tmpfs of `kilobytes` at `path`.
+    static func mount(at path: String, kilobytes: Int) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        guard runQuietly("/bin/mount", ["-t", "tmpfs", "-o", "size=\(kilobytes)k,mode=0700", "tmpfs", path]) else {
+            throw CocoaError(.fileWriteUnknown)
+        }
+    }
+
+    static func unmount(_ path: String) {
+        _ = runQuietly("/bin/umount", ["-l", path])
+    }
+
+    private static func runQuietly(_ executable: String, _ arguments: [String]) -> Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+}

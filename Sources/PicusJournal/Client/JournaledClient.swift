@@ -182,7 +182,7 @@ public final class JournaledClient: Sendable {
                 let attempt = NewAttempt(
                     number: number, startedAt: startedAt, durationMs: durationMs, transportError: failure,
                     outcome: decision.outcome, responseHeaders: [:])
-                let updated = try await journal.record(attempt, forEntry: entry.id, leaseOwner: lease, then: decision.transition)
+                let updated = try await recordAfterSend(attempt, entry: entry, lease: lease, then: decision.transition)
                 logger.debug("attempt failed", metadata: ["entry.id": "\(entry.id)", "transport.error": "\(failure.kind.rawValue)"])
                 return Delivery(entry: updated, transportError: failure)
             }
@@ -206,7 +206,7 @@ public final class JournaledClient: Sendable {
 
             if response.status == 401, usesCredentials, !hasRefreshed, let credentials {
                 attempt.outcome = .refresh
-                _ = try await journal.record(attempt, forEntry: entry.id, leaseOwner: lease, then: nil)
+                _ = try await recordAfterSend(attempt, entry: entry, lease: lease, then: nil)
                 if let token { await credentials.invalidate(token) }
                 hasRefreshed = true
                 number += 1
@@ -224,9 +224,25 @@ public final class JournaledClient: Sendable {
                 forStatus: response.status, headers: response.headers, attemptNumber: number,
                 method: entry.method, path: entry.path, createdAt: entry.createdAt, now: now)
             attempt.outcome = decision.outcome
-            let updated = try await journal.record(attempt, forEntry: entry.id, leaseOwner: lease, then: decision.transition)
+            let updated = try await recordAfterSend(attempt, entry: entry, lease: lease, then: decision.transition)
             logger.debug("attempt recorded", metadata: ["entry.id": "\(entry.id)", "http.status": "\(response.status)"])
             return Delivery(entry: updated, response: response, error: error)
+        }
+    }
+
+    /// Records an attempt whose request left the process. When that fails (a full disk), the error
+    /// says what is true: the request was sent, and the entry waits in flight for a replay.
+    private func recordAfterSend(
+        _ attempt: NewAttempt, entry: Entry, lease: String, then transition: EntryTransition?
+    ) async throws -> Entry {
+        do {
+            return try await journal.record(attempt, forEntry: entry.id, leaseOwner: lease, then: transition)
+        } catch let error as JournalError {
+            let outcome = attempt.status.map { "HTTP \($0)" } ?? attempt.transportError.map { "no response (\($0.kind.rawValue))" } ?? "sent"
+            throw JournalError(
+                error.code,
+                "entry \(entry.id) (\(entry.method) \(entry.redactedTarget)) was sent (\(outcome)) but its outcome could not be journaled: \(error.message); it stays in flight, and a replay after its lease re-sends it with the same Idempotency-Key",
+                path: error.path, entryID: entry.id, underlyingError: error)
         }
     }
 
