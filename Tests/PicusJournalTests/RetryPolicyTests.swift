@@ -121,3 +121,31 @@ struct RetryPolicyTests {
                                 createdAt: old, now: now, random: 0.5) == .expire)
     }
 }
+
+struct RetryPolicyOverrideTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test func overridesApplyByMethodAndPathAndLaterOnesWin() {
+        var policy = RetryPolicy()
+        policy.overrides = [
+            .init(method: "POST", path: "/v1/simulations", retryableStatuses: [500, 503]),
+            .init(path: "/v1/templates/*", maximumAttempts: 2),
+            .init(path: "/v1/templates/7", maximumAttempts: 5),
+            .init(method: "DELETE", path: "/v1/*", isReplayable: false),
+        ]
+        func decide(_ status: Int, _ method: String, _ path: String, attempt: Int = 1) -> RetryPolicy.Decision {
+            policy.decision(forStatus: status, headers: [:], attemptNumber: attempt, method: method, path: path,
+                            createdAt: now, now: now, random: 0)
+        }
+        #expect(decide(500, "POST", "/v1/simulations") == .retry(at: now))
+        #expect(decide(500, "GET", "/v1/simulations") == .fail)
+        #expect(decide(504, "POST", "/v1/simulations") == .fail)
+        #expect(decide(503, "GET", "/v1/templates/3", attempt: 2) == .expire)
+        #expect(decide(503, "GET", "/v1/templates/7", attempt: 2) == .retry(at: now))
+        #expect(decide(503, "DELETE", "/v1/integrations/1") == .fail)
+        #expect(!policy.isReplayable(method: "DELETE", path: "/v1/agents/1"))
+        #expect(policy.isReplayable(method: "GET", path: "/v1/agents/1"))
+        #expect(policy.decision(for: TransportError(.refused, "x"), attemptNumber: 1, method: "DELETE", path: "/v1/x",
+                                createdAt: now, now: now, random: 0) == .fail)
+    }
+}

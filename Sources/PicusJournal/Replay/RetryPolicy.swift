@@ -9,7 +9,7 @@ import Foundation
 /// are retried with exponential backoff and full jitter (base 1 s, cap 10 min); `Retry-After`
 /// (delta seconds or HTTP-date) and, on a 429, `X-Ratelimit-Reset` set the earliest time; after 10
 /// attempts or 7 days the entry expires. `POST /v1/auth/token` and `POST /v1/auth/refresh` are
-/// never replayed.
+/// never replayed. ``overrides`` change any of it for some methods and paths.
 public struct RetryPolicy: Sendable {
     /// A method and path the policy treats specially.
     public struct Endpoint: Hashable, Sendable {
@@ -57,12 +57,77 @@ public struct RetryPolicy: Sendable {
     /// Endpoints never replayed: a retryable outcome fails them instead.
     public var neverReplayed: Set<Endpoint> = [Endpoint("POST", "/v1/auth/token"), Endpoint("POST", "/v1/auth/refresh")]
 
+    /// Settings that differ for some requests, by method, path or both; later ones win.
+    ///
+    /// ```swift
+    /// var policy = RetryPolicy()
+    /// policy.overrides = [
+    ///     .init(method: "POST", path: "/v1/simulations", retryableStatuses: [408, 429, 500, 503, 504]),
+    ///     .init(path: "/v1/templates/*", maximumAttempts: 3),
+    /// ]
+    /// ```
+    public var overrides: [Override] = []
+
+    /// Settings for the requests one override matches; nil keeps the policy's own.
+    public struct Override: Sendable, Hashable {
+        /// Only this method; nil for any.
+        public var method: String?
+        /// This path, or every path it prefixes when it ends in `*`.
+        public var path: String
+        /// Statuses that queue the entry.
+        public var retryableStatuses: Set<Int>?
+        /// Whether transport failures of a retryable kind queue the entry.
+        public var retriesTransportFailures: Bool?
+        /// After this many attempts the entry expires.
+        public var maximumAttempts: Int?
+        /// After this age the entry expires.
+        public var maximumAge: Duration?
+        /// False: never replay these requests; a retryable outcome fails them.
+        public var isReplayable: Bool?
+
+        /// Creates an override.
+        public init(
+            method: String? = nil, path: String, retryableStatuses: Set<Int>? = nil, retriesTransportFailures: Bool? = nil,
+            maximumAttempts: Int? = nil, maximumAge: Duration? = nil, isReplayable: Bool? = nil
+        ) {
+            self.method = method?.uppercased()
+            self.path = path
+            self.retryableStatuses = retryableStatuses
+            self.retriesTransportFailures = retriesTransportFailures
+            self.maximumAttempts = maximumAttempts
+            self.maximumAge = maximumAge
+            self.isReplayable = isReplayable
+        }
+
+        /// Whether the override applies to a request.
+        public func matches(method: String, path: String) -> Bool {
+            if let wanted = self.method, wanted != method.uppercased() { return false }
+            if self.path.hasSuffix("*") { return path.hasPrefix(self.path.dropLast()) }
+            return path == self.path
+        }
+    }
+
     /// The default policy.
     public init() {}
 
+    /// The policy for one request: these settings with every matching override applied, in order.
+    public func resolved(method: String, path: String) -> RetryPolicy {
+        var policy = self
+        policy.overrides = []
+        for override in overrides where override.matches(method: method, path: path) {
+            if let value = override.retryableStatuses { policy.retryableStatuses = value }
+            if let value = override.retriesTransportFailures { policy.retriesTransportFailures = value }
+            if let value = override.maximumAttempts { policy.maximumAttempts = value }
+            if let value = override.maximumAge { policy.maximumAge = value }
+            if override.isReplayable == false { policy.neverReplayed.insert(Endpoint(method, path)) }
+        }
+        return policy
+    }
+
     /// Whether the policy may ever replay a request to this endpoint.
     public func isReplayable(method: String, path: String) -> Bool {
-        !neverReplayed.contains(Endpoint(method, path))
+        let policy = overrides.isEmpty ? self : resolved(method: method, path: path)
+        return !policy.neverReplayed.contains(Endpoint(method, path))
     }
 
     /// The journal's endpoint keys of `neverReplayed`.
@@ -89,8 +154,9 @@ public struct RetryPolicy: Sendable {
         createdAt: Date, now: Date, random: Double = Double.random(in: 0..<1)
     ) -> Decision {
         if (200..<300).contains(status) { return .succeed }
-        guard isRetryable(status: status), isReplayable(method: method, path: path) else { return .fail }
-        return retryDecision(attemptNumber: attemptNumber, createdAt: createdAt, now: now,
+        let policy = overrides.isEmpty ? self : resolved(method: method, path: path)
+        guard policy.isRetryable(status: status), policy.isReplayable(method: method, path: path) else { return .fail }
+        return policy.retryDecision(attemptNumber: attemptNumber, createdAt: createdAt, now: now,
                              serverAsked: earliestRetry(status: status, headers: headers, now: now), random: random)
     }
 
@@ -99,10 +165,11 @@ public struct RetryPolicy: Sendable {
         for error: TransportError, attemptNumber: Int, method: String, path: String, createdAt: Date, now: Date,
         random: Double = Double.random(in: 0..<1)
     ) -> Decision {
-        guard retriesTransportFailures, error.isRetryableByDefault, isReplayable(method: method, path: path) else {
+        let policy = overrides.isEmpty ? self : resolved(method: method, path: path)
+        guard policy.retriesTransportFailures, error.isRetryableByDefault, policy.isReplayable(method: method, path: path) else {
             return .fail
         }
-        return retryDecision(attemptNumber: attemptNumber, createdAt: createdAt, now: now, serverAsked: nil, random: random)
+        return policy.retryDecision(attemptNumber: attemptNumber, createdAt: createdAt, now: now, serverAsked: nil, random: random)
     }
 
     /// Retry at the later of the jittered backoff and the server's ask, or expire.
