@@ -9,7 +9,7 @@ struct PicusJournalCommand: AsyncParsableCommand {
         // instead of killing the process without a word.
         signal(SIGPIPE, SIG_IGN)
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(globalOptionsMoved(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -34,4 +34,21 @@ struct PicusJournalCommand: AsyncParsableCommand {
             ReplayCommand.self, CancelCommand.self, RequeueCommand.self, PruneCommand.self, DoctorCommand.self,
             SandboxCommand.self, DemoCommand.self,
         ])
+
+    /// `picus-journal --db PATH list` as well as `picus-journal list --db PATH`: a `--db` given before
+    /// the subcommand moves after it, where each subcommand declares it.
+    static func globalOptionsMoved(_ arguments: [String]) -> [String] {
+        var leading: [String] = []
+        var rest = arguments[...]
+        while let first = rest.first, first == "--db" || first.hasPrefix("--db=") {
+            leading.append(first)
+            rest = rest.dropFirst()
+            if first == "--db", let value = rest.first {
+                leading.append(value)
+                rest = rest.dropFirst()
+            }
+        }
+        guard !leading.isEmpty, let subcommand = rest.first else { return arguments }
+        return [subcommand] + Array(rest.dropFirst()) + leading
+    }
 }

@@ -103,6 +103,16 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: folder.path("typo.sqlite")))
     }
 
+    @Test func theDBMayComeBeforeTheSubcommand() async throws {
+        let folder = try TemporaryFolder()
+        _ = try Journal(path: folder.path("j.sqlite"))
+        let before = try await runCLI(["--db", folder.path("j.sqlite"), "list", "--format", "json"], in: folder)
+        let joined = try await runCLI(["--db=\(folder.path("j.sqlite"))", "stats", "--format", "json"], in: folder)
+        #expect(before.status == 0)
+        #expect(before.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+        #expect(joined.status == 0)
+    }
+
     @Test func theDBFallsBackToTheEnvironmentThenXDGStateHome() async throws {
         let folder = try TemporaryFolder()
         _ = try await runCLI(["replay", "--dry-run"], environment: ["PICUS_JOURNAL_DB": folder.path("env.sqlite")], in: folder)
