@@ -45,6 +45,7 @@ public final class JournaledClient: Sendable {
     private let transport: any HTTPTransport
     /// Names this client as the lease owner of the entries it is sending.
     package let ownerID: String
+    private let origin: String
 
     /// Creates a client.
     ///
@@ -63,6 +64,7 @@ public final class JournaledClient: Sendable {
         self.credentials = credentials
         self.transport = transport
         self.configuration = configuration
+        self.origin = Self.origin(of: baseURL)
         self.ownerID = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8).lowercased())"
     }
 
@@ -73,22 +75,11 @@ public final class JournaledClient: Sendable {
     ///   ``JournalError`` when the journal cannot be written — before the send, nothing left the
     ///   process; after it, the entry stays in flight and its lease lets a replay finish it.
     public func send(_ request: APIRequest) async throws -> Delivery {
-        _ = try url(for: request.path)
-        if let body = request.body, body.count > configuration.maximumRequestBodySize {
-            throw RequestError("the request body is \(body.count) bytes, over the \(configuration.maximumRequestBodySize)-byte limit the journal keeps for replay")
-        }
-        let path = request.pathWithoutQuery
-        let replayable = configuration.retryPolicy.isReplayable(method: request.method, path: path)
-        var headers = request.headers
-        if credentials != nil { headers["Authorization"] = "Bearer \(Redactor.placeholder)" }
         let now = Date()
-        let entry = try await journal.insert(NewEntry(
-            origin: origin, method: request.method, path: path,
-            query: replayable ? request.query : request.query.map(Redactor.query),
-            headers: Redactor.headers(headers),
-            body: replayable ? request.body : request.body.map(Redactor.body),
-            state: .inFlight, leaseOwner: makeLeaseToken(), leaseExpiresAt: now.addingTimeInterval(leaseDuration.timeInterval),
-            createdAt: now))
+        var new = try newEntry(for: request, state: .inFlight, at: now)
+        new.leaseOwner = makeLeaseToken()
+        new.leaseExpiresAt = now.addingTimeInterval(leaseDuration.timeInterval)
+        let entry = try await journal.insert(new)
         return try await deliver(entry, headers: request.headers, body: request.body)
     }
 
@@ -100,22 +91,32 @@ public final class JournaledClient: Sendable {
     /// - Throws: ``RequestError`` for a request that cannot be sent; ``JournalError``.
     @discardableResult
     public func enqueue(_ request: APIRequest) async throws -> Entry {
+        guard configuration.retryPolicy.isReplayable(method: request.method, path: request.pathWithoutQuery) else {
+            throw RequestError("\(request.method) \(request.pathWithoutQuery) is never replayed, so it cannot wait in the journal; send it instead")
+        }
+        return try await journal.insert(newEntry(for: request, state: .pending, at: Date()))
+    }
+
+    /// The journaled copy of a request: checked, with its headers redacted, and with the query and
+    /// body redacted too for a request that is never replayed (the token exchange carries secrets).
+    private func newEntry(for request: APIRequest, state: EntryState, at now: Date) throws -> NewEntry {
         _ = try url(for: request.path)
         if let body = request.body, body.count > configuration.maximumRequestBodySize {
             throw RequestError("the request body is \(body.count) bytes, over the \(configuration.maximumRequestBodySize)-byte limit the journal keeps for replay")
         }
-        guard configuration.retryPolicy.isReplayable(method: request.method, path: request.pathWithoutQuery) else {
-            throw RequestError("\(request.method) \(request.pathWithoutQuery) is never replayed, so it cannot wait in the journal; send it instead")
-        }
+        let path = request.pathWithoutQuery
+        let replayable = configuration.retryPolicy.isReplayable(method: request.method, path: path)
         var headers = request.headers
         if credentials != nil { headers["Authorization"] = "Bearer \(Redactor.placeholder)" }
-        return try await journal.insert(NewEntry(
-            origin: origin, method: request.method, path: request.pathWithoutQuery, query: request.query,
-            headers: Redactor.headers(headers), body: request.body, state: .pending, createdAt: Date()))
+        return NewEntry(
+            origin: origin, method: request.method, path: path,
+            query: replayable ? request.query : request.query.map(Redactor.query),
+            headers: Redactor.headers(headers), body: replayable ? request.body : request.body.map(Redactor.body),
+            state: state, createdAt: now)
     }
 
     /// The base URL as journaled: no user or password, no trailing slash.
-    private var origin: String {
+    private static func origin(of baseURL: URL) -> String {
         var components = URLComponents(url: baseURL, resolvingAgainstBaseURL: false)
         components?.user = nil
         components?.password = nil

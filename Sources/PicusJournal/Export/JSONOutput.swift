@@ -9,25 +9,19 @@ struct JSONOutput {
 
     init(capacity: Int = 1024) { bytes.reserveCapacity(capacity) }
 
-    mutating func beginObject() {
+    mutating func beginObject() { open(UInt8(ascii: "{")) }
+    mutating func endObject() { close(UInt8(ascii: "}")) }
+    mutating func beginArray() { open(UInt8(ascii: "[")) }
+    mutating func endArray() { close(UInt8(ascii: "]")) }
+
+    private mutating func open(_ bracket: UInt8) {
         separate()
-        bytes.append(UInt8(ascii: "{"))
+        bytes.append(bracket)
         needsComma.append(false)
     }
 
-    mutating func endObject() {
-        bytes.append(UInt8(ascii: "}"))
-        needsComma.removeLast()
-    }
-
-    mutating func beginArray() {
-        separate()
-        bytes.append(UInt8(ascii: "["))
-        needsComma.append(false)
-    }
-
-    mutating func endArray() {
-        bytes.append(UInt8(ascii: "]"))
+    private mutating func close(_ bracket: UInt8) {
+        bytes.append(bracket)
         needsComma.removeLast()
     }
 
@@ -154,7 +148,7 @@ extension EntryDocument {
         output.beginObject()
         output.key("attempts"); output.value(entry.attemptCount)
         output.key("createdAt"); output.value(ISO8601.string(from: entry.createdAt))
-        output.key("error"); appendError(entry.lastError.map { ($0.message, $0.errorCode, $0.errors) }, to: &output)
+        output.key("error"); Self.appendError(entry.lastError.map { ($0.message, $0.errorCode, $0.errors) }, to: &output)
         output.key("history")
         output.beginArray()
         for attempt in attempts { Self.append(attempt, to: &output) }
@@ -173,10 +167,6 @@ extension EntryDocument {
         output.key("updatedAt"); output.value(ISO8601.string(from: entry.updatedAt))
         output.key("uuid"); output.value(entry.uuid.uuidString.lowercased())
         output.endObject()
-    }
-
-    private func appendError(_ error: (message: String?, errorCode: String?, errors: JSONValue?)?, to output: inout JSONOutput) {
-        Self.appendError(error, to: &output)
     }
 
     private static func appendError(_ error: (message: String?, errorCode: String?, errors: JSONValue?)?, to output: inout JSONOutput) {

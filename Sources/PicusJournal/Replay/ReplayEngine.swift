@@ -90,11 +90,14 @@ public actor ReplayEngine {
     /// How the engine behaves.
     public let configuration: Configuration
     private var consecutiveOutages = 0
+    /// The endpoints the policy never replays, as the journal keys them: claims skip them.
+    private let neverReplayed: [String]
 
     /// Creates an engine that replays the client's journal through the client.
     public init(client: JournaledClient, configuration: Configuration = Configuration()) {
         self.client = client
         self.configuration = configuration
+        self.neverReplayed = client.configuration.retryPolicy.neverReplayedKeys.sorted()
     }
 
     private var journal: Journal { client.journal }
@@ -103,7 +106,7 @@ public actor ReplayEngine {
     /// The entries a drain with these options would send now, without sending them.
     public func plan(_ options: DrainOptions = DrainOptions()) async throws -> [Entry] {
         try await journal.dueEntries(
-            ClaimFilter(id: options.entryID, force: options.force, neverReplayed: Array(client.configuration.retryPolicy.neverReplayedKeys)),
+            ClaimFilter(id: options.entryID, force: options.force, neverReplayed: neverReplayed),
             limit: options.limit, now: Date())
     }
 
@@ -121,9 +124,8 @@ public actor ReplayEngine {
     ) async throws -> Summary {
         var summary = Summary()
         let now = Date()
-        let policy = client.configuration.retryPolicy
         summary.recovered = try await journal.recoverAbandoned(
-            now: now, replay: configuration.replaysAbandonedEntries, neverReplayed: policy.neverReplayedKeys)
+            now: now, replay: configuration.replaysAbandonedEntries, neverReplayed: Set(neverReplayed))
         summary.expiredUnsent = try await journal.expireStale(olderThan: client.configuration.retryPolicy.maximumAge, now: now)
         let pass = DrainPass(limit: options.limit, onReplay: onReplay)
         let workers = max(1, min(configuration.concurrency, options.limit ?? Int.max))
@@ -176,7 +178,7 @@ public actor ReplayEngine {
         while !Task.isCancelled, await pass.takeTicket() {
             guard let entry = try await pass.claimNext(
                 options, journal: journal, owner: client.makeLeaseToken(), leaseDuration: leaseDuration,
-                neverReplayed: Array(client.configuration.retryPolicy.neverReplayedKeys))
+                neverReplayed: neverReplayed)
             else {
                 await pass.returnTicket()
                 return

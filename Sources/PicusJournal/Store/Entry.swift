@@ -106,10 +106,9 @@ extension Entry: FetchableRecord {
 /// Header maps stored as JSON text.
 enum JSONColumn {
     static func encode(_ headers: [String: String]) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(headers) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
+        var output = JSONOutput(capacity: 256)
+        output.value(headers)
+        return String(decoding: output.bytes, as: UTF8.self)
     }
 
     static func decodeHeaders(_ text: String?) -> [String: String] {

@@ -92,9 +92,3 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
         }
     }
 }
-
-/// Carries the description of a non-Sendable error across concurrency domains.
-package struct SendableDescription: Error, Sendable, CustomStringConvertible {
-    package let description: String
-    package init(_ error: any Error) { description = String(describing: error) }
-}
