@@ -56,31 +56,7 @@ struct ExportCommand: AsyncParsableCommand {
                 report(result, to: "stdout")
                 return
             }
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory), isDirectory.boolValue {
-                throw CLIError("\(output) is a folder; pass a file name with -o, like \(output)/ticket.har")
-            }
-            // Written beside the target and renamed at the end: a failed export leaves no half file.
-            let partial = "\(output).partial-\(ProcessInfo.processInfo.processIdentifier)"
-            guard case .created = ExclusiveFile.create(atPath: partial, mode: 0o600),
-                let handle = FileHandle(forWritingAtPath: partial)
-            else {
-                throw CLIError("cannot create \(output); check that its folder exists and is writable")
-            }
-            do {
-                let result = try await journal.export(matching: query, as: format, options: options) { data in
-                    do { try handle.write(contentsOf: data) } catch { throw CLIError("cannot write \(partial): \(error.localizedDescription)") }
-                }
-                try handle.close()
-                if let code = ExclusiveFile.replace(output, with: partial) {
-                    throw CLIError("cannot write \(output): \(ExclusiveFile.describe(errno: code))")
-                }
-                report(result, to: output)
-            } catch {
-                try? handle.close()
-                try? FileManager.default.removeItem(atPath: partial)
-                throw error
-            }
+            report(try await journal.export(matching: query, as: format, options: options, toFile: output), to: output)
         }
     }
 

@@ -233,19 +233,3 @@ import Testing
         #expect(try await sandbox.exitStatus() == 0)
     }
 }
-
-/// Splits a byte stream into lines.
-final class LineBuffer: @unchecked Sendable {
-    // Only the pipe's readability handler touches the buffer, one call at a time.
-    private var pending = Data()
-
-    func append(_ data: Data) -> [String] {
-        pending.append(data)
-        var lines: [String] = []
-        while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-            lines.append(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
-            pending.removeSubrange(pending.startIndex...newline)
-        }
-        return lines
-    }
-}

@@ -171,3 +171,47 @@ enum CSV {
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
+
+/// A failure to write an export's file.
+public struct ExportError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong and what to do, in one line.
+    public let description: String
+}
+
+extension Journal {
+    /// Exports to a file, mode 0600, that appears whole or not at all: the export is written beside
+    /// it (`FILE.partial-PID`) and renamed over it at the end; a failure leaves nothing behind.
+    ///
+    /// - Throws: ``ExportError`` when the file cannot be written (a folder, no such folder, a full disk);
+    ///   ``JournalError`` when the journal cannot be read.
+    public func export(
+        matching query: JournalQuery, as format: ExportFormat, options: ExportOptions = ExportOptions(), toFile path: String
+    ) async throws -> ExportResult {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ExportError(description: "\(path) is a folder; pass a file name, like \(path)/ticket.har")
+        }
+        let partial = "\(path).partial-\(ProcessInfo.processInfo.processIdentifier)"
+        guard case .created = ExclusiveFile.create(atPath: partial, mode: 0o600), let handle = FileHandle(forWritingAtPath: partial) else {
+            throw ExportError(description: "cannot create \(path); check that its folder exists and is writable")
+        }
+        do {
+            let result = try await export(matching: query, as: format, options: options) { data in
+                do {
+                    try handle.write(contentsOf: data)
+                } catch {
+                    throw ExportError(description: "cannot write \(path): \(error.localizedDescription)")
+                }
+            }
+            try handle.close()
+            if let code = ExclusiveFile.replace(path, with: partial) {
+                throw ExportError(description: "cannot write \(path): \(ExclusiveFile.describe(errno: code))")
+            }
+            return result
+        } catch {
+            try? handle.close()
+            try? FileManager.default.removeItem(atPath: partial)
+            throw error
+        }
+    }
+}
