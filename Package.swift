@@ -22,12 +22,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .target(
             name: "PicusJournalMigrations",
             path: "Migrations",
-            resources: [.embedInCode("0001_journal.sql"), .embedInCode("0002_search.sql")],
+            resources: [.embedInCode("0001_journal.sql"), .embedInCode("0002_search.sql"), .embedInCode("0003_replayable.sql")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -36,6 +37,11 @@ let package = Package(
                 "PicusJournalMigrations",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(platforms: [.linux])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(platforms: [.linux])),
+                .product(name: "NIOPosix", package: "swift-nio", condition: .when(platforms: [.linux])),
+                .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(platforms: [.linux])),
             ],
             swiftSettings: swiftSettings
         ),
@@ -62,12 +68,18 @@ let package = Package(
         ),
         .executableTarget(
             name: "picus-journal-bench",
-            dependencies: ["PicusJournal", "PicusSandbox"],
+            dependencies: ["PicusJournal", "PicusSandbox", .product(name: "HTTPTypes", package: "swift-http-types")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "PicusJournalTests",
-            dependencies: ["PicusJournal", "PicusSandbox", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "PicusJournal", "PicusSandbox",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
     ],

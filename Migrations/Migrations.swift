@@ -16,5 +16,6 @@ package enum JournalMigrations {
         Migration(identifier: "0001_journal", sql: String(decoding: PackageResources._001_journal_sql, as: UTF8.self)),
         Migration(identifier: "0002_search", sql: String(decoding: PackageResources._002_search_sql, as: UTF8.self),
                   needsFullTextSearch: true),
+        Migration(identifier: "0003_replayable", sql: String(decoding: PackageResources._003_replayable_sql, as: UTF8.self)),
     ]
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import PicusJournal
 import PicusSandbox
 
@@ -20,21 +21,24 @@ struct Benchmark {
         let sandbox = try await PicusSandbox.start(configuration: .unlimited)
         let credentials = RefreshTokenCredentials(refreshToken: "sandbox-refresh-token", baseURL: sandbox.url)
         let token = try await credentials.accessToken()
-        let transport = URLSessionTransport()
+        let transport = DefaultTransport.shared
         let url = sandbox.url.appendingPathComponent("v1/agents")
 
         print("picus-journal benchmark: \(requests) sequential GET /v1/agents against the sandbox on 127.0.0.1")
         print("")
 
-        let bare = try await measure(requests) {
-            let response = try await transport.send(HTTPRequest(method: "GET", url: url, headers: [
-                "Authorization": "Bearer \(token)", "Accept": "application/json",
-                "Idempotency-Key": UUID().uuidString.lowercased(),
-            ]))
+        @Sendable func bareGET(_ transport: any HTTPTransport) async throws {
+            let response = try await transport.send(HTTPRequest(method: .get, url: url, headerFields: [
+                .authorization: "Bearer \(token)", .accept: "application/json",
+                HTTPField.Name("Idempotency-Key")!: UUID().uuidString.lowercased(),
+            ]), body: nil, options: TransportOptions())
             precondition(response.status == 200)
         }
+        let bare = try await measure(requests) { try await bareGET(transport) }
+        let urlSession = URLSessionTransport()
+        let bareURLSession = try await measure(requests) { try await bareGET(urlSession) }
 
-        var rows = [("bare transport (baseline)", bare)]
+        var rows = [("bare \(type(of: transport)) (baseline)", bare), ("bare URLSessionTransport", bareURLSession)]
         for durability in Journal.Configuration.Durability.allCases {
             var configuration = Journal.Configuration()
             configuration.durability = durability
@@ -55,7 +59,7 @@ struct Benchmark {
                   + format(timings.mean / bare.mean, digits: 2))
         }
         print("")
-        print("Overhead of the journal per request (mean): " + rows.dropFirst().map {
+        print("Overhead of the journal per request (mean): " + rows.filter { $0.0.hasPrefix("journaled") }.map {
             "\($0.0.replacingOccurrences(of: "journaled, ", with: "")): +\(format($0.1.mean - bare.mean)) ms"
         }.joined(separator: ", "))
 
@@ -65,10 +69,11 @@ struct Benchmark {
         print(pad("concurrency", 14) + pad("bare req/s", 14) + pad("drain entries/s", 18) + "× baseline")
         for concurrency in [1, 4, 8] {
             let bareRate = try await rate(requests, concurrency: concurrency) {
-                let response = try await transport.send(HTTPRequest(method: "POST", url: sandbox.url.appendingPathComponent("v1/simulations"), headers: [
-                    "Authorization": "Bearer \(token)", "Content-Type": "application/json",
-                    "Idempotency-Key": UUID().uuidString.lowercased(),
-                ], body: Data(#"{"simulation_name":"bare-\#(UUID().uuidString)"}"#.utf8)))
+                let response = try await transport.send(HTTPRequest(
+                    method: .post, url: sandbox.url.appendingPathComponent("v1/simulations"), headerFields: [
+                        .authorization: "Bearer \(token)", .contentType: "application/json",
+                        HTTPField.Name("Idempotency-Key")!: UUID().uuidString.lowercased(),
+                    ]), body: Data(#"{"simulation_name":"bare-\#(UUID().uuidString)"}"#.utf8), options: TransportOptions())
                 precondition(response.status == 201)
             }
             let journal = try Journal(path: folder.appendingPathComponent("drain-\(concurrency).sqlite").path)

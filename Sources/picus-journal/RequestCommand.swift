@@ -50,9 +50,13 @@ struct RequestCommand: AsyncParsableCommand {
             var request = APIRequest(method: method, path: path, body: body)
             if body != nil { request.headers["Content-Type"] = "application/json" }
             let delivery = try await client.send(request)
+            if delivery.isSuccess, let issue = delivery.response?.bodyIssue {
+                printError("\(delivery.summary), but its response body \(issue.summary); the body was not printed")
+                throw ExitCode.failure
+            }
             if let response = delivery.response, !response.body.isEmpty, delivery.error?.kind != .binary {
-                FileHandle.standardOutput.write(response.body)
-                if response.body.last != UInt8(ascii: "\n") { FileHandle.standardOutput.write(Data("\n".utf8)) }
+                try writeOut(response.body)
+                if response.body.last != UInt8(ascii: "\n") { try writeOut(Data("\n".utf8)) }
             }
             guard delivery.isSuccess else {
                 printError(delivery.summary)

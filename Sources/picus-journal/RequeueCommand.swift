@@ -20,7 +20,7 @@ struct RequeueCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let entry = try await journal.open().requeue(entry: id)
+            let entry = try await journal.open().requeue(entry: id, policy: RetryPolicy())
             say("entry \(entry.id): \(entry.method) \(entry.redactedTarget) queued, due now")
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 
 /// Supplies the access token the journaled client sends as `Authorization: Bearer …`.
 ///
@@ -79,7 +80,7 @@ public actor RefreshTokenCredentials: CredentialProvider {
     ///   - timeout: How long the exchange may take.
     ///   - now: The clock; tests pass their own.
     public init(
-        refreshToken: String, baseURL: URL, transport: any HTTPTransport = URLSessionTransport(),
+        refreshToken: String, baseURL: URL, transport: any HTTPTransport = DefaultTransport.shared,
         refreshMargin: Duration = .seconds(120), timeout: Duration = .seconds(30),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
@@ -118,18 +119,17 @@ public actor RefreshTokenCredentials: CredentialProvider {
         now: @Sendable () -> Date
     ) async throws -> (token: String, expiresAt: Date) {
         let body = try JSONEncoder().encode(["refresh_token": refreshToken])
-        let request = HTTPRequest(method: "POST", url: url,
-                                  headers: ["Content-Type": "application/json", "Accept": "application/json"],
-                                  body: body, timeout: timeout)
-        let response: HTTPResponse
+        let request = HTTPRequest(method: .post, url: url,
+                                  headerFields: [.contentType: "application/json", .accept: "application/json"])
+        let response: TransportResponse
         do {
-            response = try await transport.send(request)
+            response = try await transport.send(request, body: body, options: TransportOptions(timeout: timeout))
         } catch let error as TransportError {
             throw CredentialError(transportError: error)
         } catch {
             throw CredentialError(transportError: TransportError(.other, String(describing: error)))
         }
-        guard (200..<300).contains(response.status) else {
+        guard (200..<300).contains(response.status), response.bodyIssue == nil else {
             // The answer of a token exchange may echo the refresh token: never let it out.
             var body = Redactor.body(response.body)
             let secret = Data(refreshToken.utf8)

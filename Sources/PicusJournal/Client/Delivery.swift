@@ -8,7 +8,7 @@ public struct Delivery: Sendable {
     /// The journal entry as it stands after the last attempt.
     public var entry: Entry
     /// The last response, with its body; nil when no response arrived.
-    public var response: HTTPResponse?
+    public var response: TransportResponse?
     /// The decoded error body of a non-2xx response.
     public var error: ErrorBody?
     /// Why no response arrived, if none did.

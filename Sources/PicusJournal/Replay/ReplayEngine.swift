@@ -21,7 +21,7 @@ public actor ReplayEngine {
     public struct Configuration: Sendable {
         /// How many entries are sent at once.
         public var concurrency = 4
-        /// How long a claimed entry stays leased to this engine. Default: the client's lease.
+        /// How long a claimed entry's lease lasts between renewals. Default: the client's.
         public var leaseDuration: Duration?
         /// After this many consecutive outages (503 or a transport failure) the host is backed off.
         public var outagesBeforeHostBackoff = 3
@@ -90,23 +90,26 @@ public actor ReplayEngine {
     /// How the engine behaves.
     public let configuration: Configuration
     private var consecutiveOutages = 0
-    /// The endpoints the policy never replays, as the journal keys them: claims skip them.
-    private let neverReplayed: [String]
 
     /// Creates an engine that replays the client's journal through the client.
     public init(client: JournaledClient, configuration: Configuration = Configuration()) {
         self.client = client
         self.configuration = configuration
-        self.neverReplayed = client.configuration.retryPolicy.neverReplayedKeys.sorted()
+        var dispatcherConfiguration = client.configuration
+        if let lease = configuration.leaseDuration { dispatcherConfiguration.leaseDuration = lease }
+        dispatcher = Dispatcher(journal: client.journal, baseURL: client.baseURL, credentials: client.dispatcher.credentials,
+                                transport: client.dispatcher.transport, configuration: dispatcherConfiguration)
     }
 
-    private var journal: Journal { client.journal }
-    private var leaseDuration: Duration { configuration.leaseDuration ?? client.leaseDuration }
+    /// Sends the claimed entries: the client's, with this engine's lease duration.
+    private let dispatcher: Dispatcher
+    private var journal: Journal { dispatcher.journal }
+    private var leaseDuration: Duration { dispatcher.configuration.leaseDuration }
 
     /// The entries a drain with these options would send now, without sending them.
     public func plan(_ options: DrainOptions = DrainOptions()) async throws -> [Entry] {
         try await journal.dueEntries(
-            ClaimFilter(id: options.entryID, force: options.force, neverReplayed: neverReplayed),
+            ClaimFilter(id: options.entryID, force: options.force),
             limit: options.limit, now: Date())
     }
 
@@ -125,8 +128,8 @@ public actor ReplayEngine {
         var summary = Summary()
         let now = Date()
         summary.recovered = try await journal.recoverAbandoned(
-            now: now, replay: configuration.replaysAbandonedEntries, neverReplayed: Set(neverReplayed))
-        summary.expiredUnsent = try await journal.expireStale(olderThan: client.configuration.retryPolicy.maximumAge, now: now)
+            now: now, replay: configuration.replaysAbandonedEntries)
+        summary.expiredUnsent = try await journal.expireStale(olderThan: dispatcher.configuration.retryPolicy.maximumAge, now: now)
         let pass = DrainPass(limit: options.limit, onReplay: onReplay)
         let workers = max(1, min(configuration.concurrency, options.limit ?? Int.max))
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -177,8 +180,7 @@ public actor ReplayEngine {
     private func work(_ options: DrainOptions, pass: DrainPass) async throws {
         while !Task.isCancelled, await pass.takeTicket() {
             guard let entry = try await pass.claimNext(
-                options, journal: journal, owner: client.makeLeaseToken(), leaseDuration: leaseDuration,
-                neverReplayed: neverReplayed)
+                options, journal: journal, owner: dispatcher.makeLease(), leaseDuration: leaseDuration)
             else {
                 await pass.returnTicket()
                 return
@@ -193,7 +195,7 @@ public actor ReplayEngine {
     private nonisolated func replay(_ entry: Entry) async throws -> Delivery {
         var headers = entry.requestHeaders
         for name in ["authorization", "idempotency-key"] { headers[name] = nil }
-        return try await client.deliver(entry, headers: headers, body: entry.requestBody)
+        return try await dispatcher.deliver(entry, headers: headers, body: entry.requestBody)
     }
 
     /// Counts consecutive outages and backs the host off after too many.
@@ -206,7 +208,7 @@ public actor ReplayEngine {
         consecutiveOutages += 1
         guard consecutiveOutages >= configuration.outagesBeforeHostBackoff else { return }
         let now = Date()
-        let policy = client.configuration.retryPolicy
+        let policy = dispatcher.configuration.retryPolicy
         let backoff = policy.backoff(afterAttempt: consecutiveOutages - configuration.outagesBeforeHostBackoff + 1,
                                      random: Double.random(in: 0.5..<1))
         var until = now.addingTimeInterval(backoff.timeInterval)
@@ -245,7 +247,7 @@ private actor DrainPass {
     /// Claims the next due entry past the cursor. Claims are taken one at a time, so an entry a
     /// worker re-queues is behind the cursor before any other worker claims again.
     func claimNext(
-        _ options: ReplayEngine.DrainOptions, journal: Journal, owner: String, leaseDuration: Duration, neverReplayed: [String]
+        _ options: ReplayEngine.DrainOptions, journal: Journal, owner: String, leaseDuration: Duration
     ) async throws -> Entry? {
         while isClaiming {
             await withCheckedContinuation { waiters.append($0) }
@@ -255,7 +257,7 @@ private actor DrainPass {
             isClaiming = false
             if !waiters.isEmpty { waiters.removeFirst().resume() }
         }
-        let filter = ClaimFilter(id: options.entryID, force: options.force, afterID: cursor, neverReplayed: neverReplayed)
+        let filter = ClaimFilter(id: options.entryID, force: options.force, afterID: cursor)
         let entry = try await journal.claim(filter, limit: 1, owner: owner, leaseDuration: leaseDuration, now: Date()).first
         if let entry { cursor = max(cursor, entry.id) }
         return entry

@@ -54,8 +54,11 @@ public struct RetryPolicy: Sendable {
     public var maximumAttempts = 10
     /// After this age the entry expires.
     public var maximumAge: Duration = .seconds(7 * 86_400)
+    /// The token exchange: never sent with a bearer token, never replayed by default.
+    public static let tokenExchange: Set<Endpoint> = [Endpoint("POST", "/v1/auth/token"), Endpoint("POST", "/v1/auth/refresh")]
+
     /// Endpoints never replayed: a retryable outcome fails them instead.
-    public var neverReplayed: Set<Endpoint> = [Endpoint("POST", "/v1/auth/token"), Endpoint("POST", "/v1/auth/refresh")]
+    public var neverReplayed: Set<Endpoint> = RetryPolicy.tokenExchange
 
     /// Settings that differ for some requests, by method, path or both; later ones win.
     ///
@@ -129,9 +132,6 @@ public struct RetryPolicy: Sendable {
         let policy = overrides.isEmpty ? self : resolved(method: method, path: path)
         return !policy.neverReplayed.contains(Endpoint(method, path))
     }
-
-    /// The journal's endpoint keys of `neverReplayed`.
-    package var neverReplayedKeys: Set<String> { Set(neverReplayed.map(\.key)) }
 
     /// Whether a response with this status queues its entry.
     public func isRetryable(status: Int) -> Bool {

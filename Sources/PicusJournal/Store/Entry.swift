@@ -47,6 +47,9 @@ public struct Entry: Sendable, Hashable, Identifiable {
     public var leaseOwner: String?
     /// When that lease runs out.
     public var leaseExpiresAt: Date?
+    /// Whether the entry may ever be replayed: decided by the retry policy, overrides included,
+    /// when it was written.
+    public var isReplayable: Bool
 
     /// The last attempt's decoded error, nil when it succeeded or left no message.
     public var lastError: (message: String?, errorCode: String?, errors: JSONValue?)? {
@@ -100,6 +103,7 @@ extension Entry: FetchableRecord {
         notBefore = (try row.decode(forColumn: "notBefore") as Int64?).map(Date.init(unixMilliseconds:))
         leaseOwner = try row.decode(forColumn: "leaseOwner")
         leaseExpiresAt = (try row.decode(forColumn: "leaseExpiresAt") as Int64?).map(Date.init(unixMilliseconds:))
+        isReplayable = (try row.decode(forColumn: "isReplayable") as Bool?) ?? true
     }
 }
 

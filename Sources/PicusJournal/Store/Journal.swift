@@ -47,6 +47,7 @@ public final class Journal: Sendable {
     let writer: DatabasePool
     /// Whether error messages are indexed for full-text search (SQLite with FTS5).
     public let hasFullTextSearch: Bool
+    private let ownerLockSlot = OwnerLockSlot()
 
     /// The `application_id` every journal carries in its header: 'PICJ'.
     static let applicationID: Int32 = 0x5049_434A
@@ -82,13 +83,28 @@ public final class Journal: Sendable {
         }
         do {
             writer = try DatabasePool(path: path, configuration: dbConfiguration)
-            try Self.migrator.migrate(writer)
+            try Self.migrate(writer)
             hasFullTextSearch = try writer.read { db in try db.tableExists("attemptSearch") }
             try Self.checkShape(of: writer, path: path)
         } catch {
             throw JournalError.wrapping(error, path: path, doing: "open")
         }
         configuration.logger.debug("journal opened", metadata: ["journal.path": "\(path)"])
+    }
+
+    /// This process's liveness lock beside the journal, taken on first use: every lease names it.
+    package func ownerLock() throws -> OwnerLock {
+        try ownerLockSlot.lock(forJournal: path)
+    }
+
+    /// Migrates, tolerating another process that migrated the same journal at the same moment.
+    private static func migrate(_ writer: DatabasePool) throws {
+        do {
+            try migrator.migrate(writer)
+        } catch {
+            let complete = (try? writer.read { db in try migrator.hasCompletedMigrations(db) }) ?? false
+            if !complete { throw error }
+        }
     }
 
     /// The schema versions (migration identifiers) this binary knows, oldest first.
@@ -167,7 +183,32 @@ public final class Journal: Sendable {
                 throw JournalError(.cannotOpen, "cannot create the journal's folder \(folder): \(error.localizedDescription)", path: path)
             }
         }
-        if case .failed(let code) = ExclusiveFile.create(atPath: path, mode: 0o600) {
+        try create(at: path)
+    }
+
+    /// Makes a new journal whole in a temporary file, then links it into place in one step: a
+    /// process that opens the path at the same moment sees no file or a migrated journal, never half
+    /// of one. When several race, one link wins and the others open the winner's file.
+    private static func create(at path: String) throws {
+        let temporary = "\(path).creating-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
+        defer {
+            for suffix in ["", "-wal", "-shm", "-journal"] { _ = ExclusiveFile.remove(temporary + suffix) }
+        }
+        if case .failed(let code) = ExclusiveFile.create(atPath: temporary, mode: 0o600) {
+            throw JournalError(.cannotOpen, "cannot create journal \(path): \(ExclusiveFile.describe(errno: code)); check that its folder is writable", path: path)
+        }
+        do {
+            let queue = try DatabaseQueue(path: temporary)
+            try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+            try migrator.migrate(queue)
+            // Closing the only connection checkpoints the WAL into the file: the file is whole alone.
+            try queue.close()
+        } catch {
+            throw JournalError.wrapping(error, path: path, doing: "create")
+        }
+        switch ExclusiveFile.link(temporary, to: path) {
+        case nil, EEXIST?: return
+        case let code?:
             throw JournalError(.cannotOpen, "cannot create journal \(path): \(ExclusiveFile.describe(errno: code)); check that its folder is writable", path: path)
         }
     }
@@ -222,6 +263,22 @@ public final class Journal: Sendable {
             return try await writer.read(body)
         } catch {
             throw JournalError.wrapping(error, path: path, doing: "read")
+        }
+    }
+}
+
+/// The journal's owner lock, made on first use.
+private final class OwnerLockSlot: @unchecked Sendable {
+    // `lock` guards `made`, which is written once.
+    private let lock = NSLock()
+    private var made: OwnerLock?
+
+    func lock(forJournal path: String) throws -> OwnerLock {
+        try lock.withLock {
+            if let made { return made }
+            let new = try OwnerLock(journalPath: path)
+            made = new
+            return new
         }
     }
 }

@@ -28,6 +28,22 @@ package enum ExclusiveFile {
         rename(source, destination) == 0 ? nil : errno
     }
 
+    /// Links `source` at `destination` unless something is there already; nil on success, else errno
+    /// (`EEXIST` when another process got there first).
+    package static func link(_ source: String, to destination: String) -> Int32? {
+        #if canImport(Glibc) || canImport(Musl)
+        Glibc.link(source, destination) == 0 ? nil : errno
+        #else
+        Darwin.link(source, destination) == 0 ? nil : errno
+        #endif
+    }
+
+    /// Removes a file; nil on success, else errno.
+    @discardableResult
+    package static func remove(_ path: String) -> Int32? {
+        unlink(path) == 0 ? nil : errno
+    }
+
     package static func describe(errno code: Int32) -> String {
         String(cString: strerror(code))
     }

@@ -1,0 +1,227 @@
+import Foundation
+import HTTPTypes
+import Logging
+
+/// Sends a journaled entry and records every attempt: the one path that both ``JournaledClient``
+/// and ``ReplayEngine`` go through.
+///
+/// The caller holds the entry's lease; the dispatcher keeps it alive while the attempt is in flight
+/// and while its outcome is recorded, and records an outcome patiently when the journal is locked or
+/// the disk full: it is never given up while the lease can still be held.
+package final class Dispatcher: Sendable {
+    package let journal: Journal
+    package let baseURL: URL
+    package let credentials: (any CredentialProvider)?
+    package let transport: any HTTPTransport
+    package let configuration: JournaledClient.Configuration
+    /// The base URL as journaled: no user or password, no trailing slash.
+    package let origin: String
+
+    package init(journal: Journal, baseURL: URL, credentials: (any CredentialProvider)?, transport: any HTTPTransport,
+                 configuration: JournaledClient.Configuration) {
+        self.journal = journal
+        self.baseURL = baseURL
+        self.credentials = credentials
+        self.transport = transport
+        self.configuration = configuration
+        self.origin = Self.origin(of: baseURL)
+    }
+
+    private var policy: RetryPolicy { configuration.retryPolicy }
+    private var logger: Logger { configuration.logger }
+
+    /// A lease token unique to one send or one claim, naming this process's liveness lock.
+    package func makeLease() throws -> String {
+        "\(try journal.ownerLock().ownerID)/\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    /// Sends `entry` until it succeeds, fails or is queued, recording every attempt.
+    ///
+    /// - Parameters:
+    ///   - entry: The entry, leased to `entry.leaseOwner` by the caller.
+    ///   - headers: The header fields to send; they may differ from the journaled (redacted) copy.
+    ///   - body: The body to send.
+    package func deliver(_ entry: Entry, headers: [String: String], body: Data?) async throws -> Delivery {
+        let lease = entry.leaseOwner ?? ""
+        let keeper = LeaseKeeper(journal: journal, entryID: entry.id, lease: lease, duration: configuration.leaseDuration,
+                                 confirmedUntil: entry.leaseExpiresAt ?? Date())
+        defer { keeper.stop() }
+        let usesCredentials = credentials != nil && !RetryPolicy.tokenExchange.contains(RetryPolicy.Endpoint(entry.method, entry.path))
+        var number = entry.attemptCount + 1
+        var hasRefreshed = false
+        while true {
+            let startedAt = Date()
+            let clock = ContinuousClock()
+            let start = clock.now
+            var token: String?
+            if usesCredentials, let credentials {
+                do {
+                    token = try await credentials.accessToken()
+                } catch {
+                    return try await recordCredentialFailure(error, entry: entry, keeper: keeper, number: number,
+                                                             startedAt: startedAt, durationMs: (clock.now - start).timeInterval * 1000)
+                }
+            }
+            let request = try makeRequest(for: entry, headers: headers, hasBody: body != nil, token: token)
+            let response: TransportResponse
+            do {
+                response = try await transport.send(request, body: body, options: configuration.transportOptions)
+            } catch {
+                let failure = (error as? TransportError) ?? TransportError(.other, String(describing: error))
+                let decision = decide(policy.decision(for: failure, attemptNumber: number, method: entry.method,
+                                                      path: entry.path, createdAt: entry.createdAt, now: Date()), for: entry)
+                let attempt = NewAttempt(number: number, startedAt: startedAt, durationMs: (clock.now - start).timeInterval * 1000,
+                                         transportError: failure, outcome: decision.outcome, responseHeaders: [:])
+                let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: decision.transition)
+                logger.debug("attempt failed", metadata: ["entry.id": "\(entry.id)", "transport.error": "\(failure.kind.rawValue)"])
+                return Delivery(entry: updated, transportError: failure)
+            }
+            let now = Date()
+            let observation = ResponseObservation(response, policy: policy, now: now)
+            let durationMs = (clock.now - start).timeInterval * 1000
+
+            if observation.status == 401, usesCredentials, !hasRefreshed, let credentials {
+                let attempt = observation.attempt(number: number, startedAt: startedAt, durationMs: durationMs, outcome: .refresh)
+                let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: nil)
+                if let token { await credentials.invalidate(token) }
+                hasRefreshed = true
+                number += 1
+                // Another sender took the entry: its state is theirs to decide now.
+                guard !keeper.isLost else { return Delivery(entry: updated, response: response, error: observation.error) }
+                logger.debug("401: refreshing the access token", metadata: ["entry.id": "\(entry.id)"])
+                continue
+            }
+
+            let decision = decide(policy.decision(
+                forStatus: observation.status, headers: observation.headers, attemptNumber: number,
+                method: entry.method, path: entry.path, createdAt: entry.createdAt, now: now), for: entry)
+            let attempt = observation.attempt(number: number, startedAt: startedAt, durationMs: durationMs, outcome: decision.outcome)
+            let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: decision.transition)
+            logger.debug("attempt recorded", metadata: ["entry.id": "\(entry.id)", "http.status": "\(observation.status)"])
+            return Delivery(entry: updated, response: response, error: observation.error)
+        }
+    }
+
+    /// The policy's decision, except that an entry written as never replayed is never queued.
+    private func decide(_ decision: RetryPolicy.Decision, for entry: Entry) -> RetryPolicy.Decision {
+        if case .retry = decision, !entry.isReplayable { return .fail }
+        return decision
+    }
+
+    /// The request on the wire: the entry's target on the base URL, its headers, the Idempotency-Key and the token.
+    private func makeRequest(for entry: Entry, headers: [String: String], hasBody: Bool, token: String?) throws -> HTTPRequest {
+        guard let method = HTTPRequest.Method(entry.method) else {
+            throw RequestError("\(entry.method) is not an HTTP method")
+        }
+        var fields = HTTPFields()
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
+            guard let name = HTTPField.Name(name) else { throw RequestError("'\(name)' is not a valid header name") }
+            fields[name] = value
+        }
+        fields[HTTPField.Name("Idempotency-Key")!] = entry.uuid.uuidString.lowercased()
+        if fields[.accept] == nil { fields[.accept] = "application/json" }
+        if hasBody, fields[.contentType] == nil { fields[.contentType] = "application/json" }
+        if let token { fields[.authorization] = "Bearer \(token)" }
+        return HTTPRequest(method: method, url: try url(for: entry.target), headerFields: fields)
+    }
+
+    /// Records an attempt whose request may have left the process.
+    ///
+    /// A write that fails for a passing reason (the journal locked past its busy timeout, a full disk)
+    /// is retried with backoff while the lease is held: the outcome waits in memory. Only when the
+    /// lease cannot be held does the sender let go — leaving word beside the journal, so that the
+    /// writer who takes the entry back records what happened and need not wait for the lease to run out.
+    private func recordPatiently(
+        _ attempt: NewAttempt, entry: Entry, keeper: LeaseKeeper, then transition: EntryTransition?
+    ) async throws -> Entry {
+        var delay: Duration = .milliseconds(50)
+        while true {
+            do {
+                return try await journal.record(attempt, forEntry: entry.id, leaseOwner: keeper.lease, then: transition)
+            } catch let error as JournalError where error.code == .busy || error.code == .diskFull {
+                let reason = error.code == .busy ? "the journal was locked by another process" : "the disk was full"
+                let outcome = attempt.status.map { "HTTP \($0)" }
+                    ?? attempt.transportError.map { "no response (\($0.kind.rawValue))" } ?? "sent"
+                guard keeper.isHeld(at: Date()) else {
+                    let note = "it got \(outcome), but the outcome could not be recorded: \(reason)"
+                    try? journal.ownerLock().leaveNote(note, forLease: keeper.lease)
+                    throw JournalError(
+                        error.code,
+                        "entry \(entry.id) (\(entry.method) \(entry.redactedTarget)) was sent (\(outcome)) but its outcome could not be recorded: \(reason); a replay takes it back and re-sends it with the same Idempotency-Key",
+                        path: error.path, entryID: entry.id, underlyingError: error)
+                }
+                logger.notice("outcome not recorded yet; retrying", metadata: ["entry.id": "\(entry.id)", "reason": "\(reason)"])
+                // Not the caller's task: a cancelled sender still waits before it writes again.
+                let pause = delay
+                await Task { try? await Task.sleep(for: pause) }.value
+                delay = min(delay * 2, .seconds(2))
+            }
+        }
+    }
+
+    private func recordCredentialFailure(
+        _ error: any Error, entry: Entry, keeper: LeaseKeeper, number: Int, startedAt: Date, durationMs: Double
+    ) async throws -> Delivery {
+        let credentialError = (error as? CredentialError)
+            ?? CredentialError(transportError: TransportError(.other, String(describing: error)))
+        let failure = TransportError(credentialError.transportError?.kind ?? .auth, credentialError.description, phase: .beforeSending)
+        let now = Date()
+        let serverNotBefore = credentialError.retryAfter.flatMap { RetryPolicy.retryAfterDate($0, now: now) }
+            .map { min($0, now.addingTimeInterval(policy.longestWait.timeInterval)) }
+        let decision = decide(credentialError.isRetryable
+            ? policy.retryDecision(attemptNumber: number, createdAt: entry.createdAt, now: now,
+                                   serverAsked: serverNotBefore, random: Double.random(in: 0..<1))
+            : .fail, for: entry)
+        let attempt = NewAttempt(
+            number: number, startedAt: startedAt, durationMs: durationMs, transportError: failure,
+            outcome: decision.outcome, responseHeaders: [:],
+            error: credentialError.body.map { body in
+                var body = body
+                body.message = "token exchange: \(body.message ?? "HTTP \(credentialError.status ?? 0)")"
+                return body
+            }, serverNotBefore: serverNotBefore)
+        let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: decision.transition)
+        return Delivery(entry: updated, error: attempt.error, transportError: failure)
+    }
+
+    /// The absolute URL of a path and query on the base URL.
+    package func url(for target: String) throws -> URL {
+        guard target.hasPrefix("/") else {
+            throw RequestError("the path \(target) must start with /")
+        }
+        var base = baseURL.absoluteString
+        while base.hasSuffix("/") { base.removeLast() }
+        guard let url = URL(string: base + target), url.host != nil else {
+            throw RequestError("\(base + target) is not a valid URL; percent-encode the path and query")
+        }
+        return url
+    }
+
+    private static func origin(of baseURL: URL) -> String {
+        var components = URLComponents(url: baseURL, resolvingAgainstBaseURL: false)
+        components?.user = nil
+        components?.password = nil
+        var text = components?.string ?? baseURL.absoluteString
+        while text.hasSuffix("/") { text.removeLast() }
+        return text
+    }
+}
+
+extension RetryPolicy.Decision {
+    var outcome: Attempt.Outcome {
+        switch self {
+        case .succeed: .success
+        case .fail, .expire: .permanent
+        case .retry: .retryable
+        }
+    }
+
+    var transition: EntryTransition {
+        switch self {
+        case .succeed: EntryTransition(state: .succeeded)
+        case .fail: EntryTransition(state: .failed)
+        case .expire: EntryTransition(state: .expired)
+        case .retry(let at): EntryTransition(state: .queued, nextAttemptAt: at)
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+/// What one response says, parsed once: status, headers as stored, `Retry-After`, `X-Ratelimit-*`,
+/// the server's earliest retry and the decoded error body. The policy, the journal and the log all
+/// read this one value.
+package struct ResponseObservation: Sendable {
+    /// The status code.
+    package var status: Int
+    /// The header fields, lower-case names, as received (redact before storing).
+    package var headers: [String: String]
+    /// The decoded error body of a non-2xx answer.
+    package var error: ErrorBody?
+    /// How long the server asked to wait, in milliseconds, as it said it.
+    package var retryAfterMs: Int64?
+    /// `X-Ratelimit-Limit`.
+    package var rateLimitLimit: Int?
+    /// `X-Ratelimit-Remaining`.
+    package var rateLimitRemaining: Int?
+    /// `X-Ratelimit-Reset`.
+    package var rateLimitReset: Int64?
+    /// The earliest time the server allows a retry, clamped to the policy's longest wait.
+    package var serverNotBefore: Date?
+    /// Why the body is not whole, if it is not.
+    package var bodyIssue: TransportResponse.BodyIssue?
+
+    /// Observes a response.
+    ///
+    /// - Parameters:
+    ///   - response: What the transport returned.
+    ///   - policy: Clamps the server's times.
+    ///   - now: The time the response arrived.
+    package init(_ response: TransportResponse, policy: RetryPolicy, now: Date) {
+        status = response.status
+        headers = response.headerDictionary
+        bodyIssue = response.bodyIssue
+        if (200..<300).contains(status) {
+            error = nil
+        } else {
+            var body = ErrorBody.decode(Redactor.body(response.body), contentType: headers["content-type"], cap: response.body.count)
+            body.size = max(body.size, response.bodySize)
+            error = body
+        }
+        retryAfterMs = headers["retry-after"]
+            .flatMap { RetryPolicy.retryAfterDate($0, now: now) }
+            .map { Int64((max(0, $0.timeIntervalSince(now)) * 1000).rounded()) }
+        rateLimitLimit = headers["x-ratelimit-limit"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        rateLimitRemaining = headers["x-ratelimit-remaining"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        rateLimitReset = headers["x-ratelimit-reset"].flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+        serverNotBefore = policy.earliestRetry(status: status, headers: headers, now: now)
+    }
+
+    /// The attempt to record for this response.
+    package func attempt(number: Int, startedAt: Date, durationMs: Double, outcome: Attempt.Outcome) -> NewAttempt {
+        NewAttempt(
+            number: number, startedAt: startedAt, durationMs: durationMs, status: status, outcome: outcome,
+            responseHeaders: Redactor.headers(headers), error: error, retryAfterMs: retryAfterMs,
+            rateLimitLimit: rateLimitLimit, rateLimitRemaining: rateLimitRemaining, rateLimitReset: rateLimitReset,
+            serverNotBefore: serverNotBefore)
+    }
+}

@@ -1,0 +1,294 @@
+import Foundation
+import GRDB
+
+/// Every change of an entry's state, in one place.
+///
+/// `pending` → `inFlight` (claimed) → `succeeded` | `failed` | `queued` | `expired`; `queued` →
+/// `inFlight` again; an abandoned `inFlight` → `queued` or `failed`; `queued`/`pending` → `expired`
+/// (too old) or `cancelled` (an operator); `failed`/`expired`/`cancelled`/`queued` → `queued`
+/// (requeue). States are bound as values from ``EntryState``, never spelled as SQL literals.
+extension Journal {
+    /// Writes an entry and commits it. Called before the request leaves the process.
+    package func insert(_ new: NewEntry) async throws -> Entry {
+        try await write("write to") { db in
+            let createdAt = new.createdAt.unixMilliseconds
+            let endpoint = EndpointKey.make(method: new.method, path: new.path)
+            let row = try Row.fetchOne(try db.cachedStatement(sql: """
+                INSERT INTO entry (uuid, createdAt, updatedAt, origin, method, path, endpoint, query, requestHeaders, requestBody,
+                                   state, nextAttemptAt, leaseOwner, leaseExpiresAt, isReplayable)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                RETURNING *
+                """), arguments: [
+                    new.uuid.uuidString.lowercased(), createdAt, createdAt, new.origin, new.method, new.path, endpoint, new.query,
+                    JSONColumn.encode(new.headers), new.body, new.state.rawValue,
+                    new.state == .pending ? createdAt : nil, new.leaseOwner, new.leaseExpiresAt?.unixMilliseconds,
+                    new.isReplayable,
+                ])
+            guard let row else { throw JournalError(.database, "the journal did not return the new entry") }
+            return try Entry(row: row)
+        }
+    }
+
+    /// Records an attempt and moves its entry, in one transaction.
+    ///
+    /// The entry moves only while `leaseOwner` still holds its lease: a sender whose lease was
+    /// taken back records what it saw, but the entry's state is the new holder's to decide — except
+    /// a success, which is the truth about an entry nobody is sending now. A `nil` transition keeps
+    /// the entry in flight (a 401 about to be retried inline).
+    package func record(
+        _ attempt: NewAttempt, forEntry entryID: Int64, leaseOwner: String, then transition: EntryTransition?
+    ) async throws -> Entry {
+        try await write("write to") { db in
+            let error = attempt.error
+            let errorMessage = error?.message ?? attempt.transportError?.historyMessage
+            let keepsBody = attempt.outcome != .success
+            let now = Date().unixMilliseconds
+            let highest = try Int.fetchOne(try db.cachedStatement(sql: "SELECT MAX(number) FROM attempt WHERE entryId = ?"), arguments: [entryID]) ?? 0
+            let number = max(attempt.number, highest + 1)
+            try db.cachedStatement(sql: """
+                INSERT INTO attempt (entryId, number, startedAt, durationMs, status, transportError, outcome,
+                    responseHeaders, errorMessage, errorCode, errors, bodyKind, body, bodySize, retryAfterMs,
+                    rateLimitLimit, rateLimitRemaining, rateLimitReset)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [
+                    entryID, number, attempt.startedAt.unixMilliseconds, attempt.durationMs, attempt.status,
+                    attempt.transportError?.kind.rawValue, attempt.outcome.rawValue,
+                    attempt.status == nil ? nil : JSONColumn.encode(attempt.responseHeaders),
+                    errorMessage, error?.errorCode, error?.errors?.jsonText,
+                    keepsBody ? error?.kind.rawValue : nil, keepsBody ? error?.raw : nil,
+                    keepsBody ? error?.size : nil, attempt.retryAfterMs,
+                    attempt.rateLimitLimit, attempt.rateLimitRemaining, attempt.rateLimitReset,
+                ])
+            let isSuccess = attempt.outcome == .success
+            let holds = """
+                (leaseOwner IS :lease OR (:isSuccess AND state IN (:queued, :pending, :failed, :expired)))
+                """
+            var arguments: StatementArguments = [
+                "number": number, "now": now, "id": entryID, "lease": leaseOwner, "isSuccess": isSuccess,
+                "queued": EntryState.queued.rawValue, "pending": EntryState.pending.rawValue,
+                "failed": EntryState.failed.rawValue, "expired": EntryState.expired.rawValue,
+                "status": attempt.status, "transport": attempt.transportError?.kind.rawValue,
+                "message": isSuccess ? nil : errorMessage, "code": isSuccess ? nil : error?.errorCode,
+            ]
+            // The count is history: it moves whoever holds the lease. The rest is the holder's to decide.
+            try db.cachedStatement(sql: "UPDATE entry SET attemptCount = MAX(attemptCount, :number), updatedAt = :now WHERE id = :id")
+                .execute(arguments: ["number": number, "now": now, "id": entryID])
+            if let transition {
+                let keepsLease = transition.state == .inFlight
+                _ = arguments.append(contentsOf: [
+                    "state": transition.state.rawValue, "next": transition.nextAttemptAt?.unixMilliseconds,
+                    "notBefore": transition.state == .queued ? attempt.serverNotBefore?.unixMilliseconds : nil,
+                    "keepsLease": keepsLease,
+                ])
+                try db.cachedStatement(sql: """
+                    UPDATE entry SET lastStatus = :status, lastTransportError = :transport, lastErrorMessage = :message,
+                        lastErrorCode = :code, state = :state, nextAttemptAt = :next, notBefore = :notBefore,
+                        leaseOwner = CASE WHEN :keepsLease THEN leaseOwner END,
+                        leaseExpiresAt = CASE WHEN :keepsLease THEN leaseExpiresAt END
+                    WHERE id = :id AND \(holds)
+                    """).execute(arguments: arguments)
+            } else {
+                try db.cachedStatement(sql: """
+                    UPDATE entry SET lastStatus = :status, lastTransportError = :transport, lastErrorMessage = :message,
+                        lastErrorCode = :code
+                    WHERE id = :id AND \(holds)
+                    """).execute(arguments: arguments)
+            }
+            if attempt.status == 429, let until = attempt.serverNotBefore {
+                try db.cachedStatement(sql: """
+                    INSERT INTO hold (key, until, reason, setAt)
+                    SELECT endpoint, ?, 'rate limited (429)', ? FROM entry WHERE id = ?
+                    ON CONFLICT (key) DO UPDATE SET until = MAX(until, excluded.until), reason = excluded.reason, setAt = excluded.setAt
+                    """).execute(arguments: [until.unixMilliseconds, now, entryID])
+            }
+            guard let entry = try Entry.fetchOne(try db.cachedStatement(sql: "\(Self.entrySelection) WHERE entry.id = ?"), arguments: [entryID]) else {
+                throw JournalError(.notFound, "entry \(entryID) vanished while its attempt was recorded", entryID: entryID)
+            }
+            return entry
+        }
+    }
+
+    /// Extends a lease its owner still holds; false when another sender has taken the entry.
+    package func renewLease(of entryID: Int64, owner: String, until: Date) async throws -> Bool {
+        try await write("write to") { db in
+            try db.cachedStatement(sql: "UPDATE entry SET leaseExpiresAt = ? WHERE id = ? AND state = ? AND leaseOwner = ?")
+                .execute(arguments: [until.unixMilliseconds, entryID, EntryState.inFlight.rawValue, owner])
+            return db.changesCount > 0
+        }
+    }
+
+    /// The conditions under which an entry may be sent now: the single definition the claim, the
+    /// dry run and the wake-up all share.
+    static func dueClause(_ filter: ClaimFilter) -> String {
+        var clause = """
+            entry.id > :afterID
+            AND entry.state IN (:queued, :pending)
+            AND entry.isReplayable
+            AND (:force OR COALESCE(entry.nextAttemptAt, 0) <= :now)
+            AND COALESCE(entry.notBefore, 0) <= :now
+            AND NOT EXISTS (SELECT 1 FROM hold WHERE hold.key IN (entry.endpoint, '*') AND hold.until > :now)
+            """
+        if filter.id != nil { clause += " AND entry.id = :id" }
+        return clause
+    }
+
+    static func dueArguments(_ filter: ClaimFilter, now: Date) -> StatementArguments {
+        var arguments: StatementArguments = [
+            "afterID": filter.afterID, "force": filter.force, "now": now.unixMilliseconds,
+            "queued": EntryState.queued.rawValue, "pending": EntryState.pending.rawValue,
+        ]
+        if let id = filter.id { _ = arguments.append(contentsOf: ["id": id]) }
+        return arguments
+    }
+
+    /// Leases up to `limit` due entries to `owner`, oldest first, in one statement: two replayers
+    /// never take the same entry.
+    package func claim(_ filter: ClaimFilter, limit: Int, owner: String, leaseDuration: Duration, now: Date) async throws -> [Entry] {
+        try await write("replay from") { db in
+            var arguments = Self.dueArguments(filter, now: now)
+            _ = arguments.append(contentsOf: [
+                "owner": owner, "until": now.addingTimeInterval(leaseDuration.timeInterval).unixMilliseconds, "limit": limit,
+                "inFlight": EntryState.inFlight.rawValue,
+            ])
+            let claim = try db.cachedStatement(sql: """
+                UPDATE entry SET state = :inFlight, leaseOwner = :owner, leaseExpiresAt = :until, updatedAt = :now
+                WHERE id IN (SELECT entry.id FROM entry WHERE \(Self.dueClause(filter)) ORDER BY entry.id LIMIT :limit)
+                RETURNING id
+                """)
+            let ids = try Int64.fetchAll(claim, arguments: arguments)
+            let read = try db.cachedStatement(sql: "\(Self.entrySelection) WHERE entry.id = ?")
+            return try ids.sorted().compactMap { try Entry.fetchOne(read, arguments: [$0]) }
+        }
+    }
+
+    /// Takes back entries whose sender is gone: at once when it is provably dead on this host or
+    /// left word that it let go, at the lease's expiry when it cannot be tested; never while it lives.
+    ///
+    /// Each gets an `abandoned` attempt in its history — the server may have received it — and is
+    /// queued for replay with its own Idempotency-Key, or failed for an operator to decide when
+    /// `replay` is false or the entry is never replayed.
+    package func recoverAbandoned(now: Date, replay: Bool) async throws -> [Int64] {
+        let path = self.path
+        return try await write("recover abandoned entries in") { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT id, isReplayable, leaseOwner, leaseExpiresAt, updatedAt,
+                       (SELECT COALESCE(MAX(number), 0) FROM attempt WHERE entryId = entry.id) AS lastNumber
+                FROM entry WHERE state = ?
+                """, arguments: [EntryState.inFlight.rawValue])
+            var recovered: [Int64] = []
+            for row in rows {
+                let lease: String? = row["leaseOwner"]
+                let expired = (row["leaseExpiresAt"] as Int64? ?? 0) <= now.unixMilliseconds
+                let verdict = lease.map { OwnerLock.test($0, journalPath: path, removingIfDead: true) }
+                    ?? OwnerLock.Verdict(liveness: .dead)
+                switch (verdict.note, verdict.liveness) {
+                case (.some, _), (nil, .dead): break
+                case (nil, .unknown) where expired: break
+                default: continue
+                }
+                let id: Int64 = row["id"]
+                let number: Int = row["lastNumber"] + 1
+                let startedAt: Int64 = row["updatedAt"]
+                let replay = replay && row["isReplayable"] as Bool
+                let what = verdict.note.map { "its sender let go of it: \($0)" }
+                    ?? "the process sending it stopped before recording the outcome"
+                let message = "\(what); the server may have received it; "
+                    + (replay ? "replaying with the same Idempotency-Key" : "parked for an operator (requeue to send it again)")
+                try db.execute(sql: """
+                    INSERT INTO attempt (entryId, number, startedAt, durationMs, transportError, outcome, errorMessage)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [id, number, startedAt, Double(now.unixMilliseconds - startedAt), TransportError.Kind.abandoned.rawValue,
+                                     replay ? Attempt.Outcome.retryable.rawValue : Attempt.Outcome.permanent.rawValue, message])
+                try db.execute(sql: """
+                    UPDATE entry SET state = ?, attemptCount = ?, nextAttemptAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL,
+                        lastStatus = NULL, lastTransportError = ?, lastErrorMessage = ?, lastErrorCode = NULL, updatedAt = ?
+                    WHERE id = ?
+                    """, arguments: [(replay ? EntryState.queued : EntryState.failed).rawValue, number,
+                                     replay ? now.unixMilliseconds : nil, TransportError.Kind.abandoned.rawValue, message,
+                                     now.unixMilliseconds, id])
+                recovered.append(id)
+            }
+            return recovered
+        }
+    }
+
+    /// Expires queued entries older than `maximumAge`, and untouched for as long, without sending them.
+    /// (An operator's requeue touches an entry: it gets one more try.)
+    package func expireStale(olderThan maximumAge: Duration, now: Date) async throws -> [Int64] {
+        try await write("expire entries in") { db in
+            try Int64.fetchAll(db, sql: """
+                UPDATE entry SET state = :expired, nextAttemptAt = NULL, updatedAt = :now
+                WHERE state IN (:queued, :pending) AND createdAt <= :cutoff AND updatedAt <= :cutoff
+                RETURNING id
+                """, arguments: [
+                    "now": now.unixMilliseconds, "cutoff": now.addingTimeInterval(-maximumAge.timeInterval).unixMilliseconds,
+                    "expired": EntryState.expired.rawValue, "queued": EntryState.queued.rawValue,
+                    "pending": EntryState.pending.rawValue,
+                ])
+        }
+    }
+
+    /// Cancels an entry that has not finished, so that nothing sends it.
+    ///
+    /// - Throws: ``JournalError`` `notFound`, or `invalidTransition` for a finished entry or one being sent.
+    @discardableResult
+    public func cancel(entry id: Int64, now: Date = Date()) async throws -> Entry {
+        try await transition(entry: id, now: now) { entry in
+            if entry.state.isFinal {
+                throw JournalError(.invalidTransition, "entry \(id) is \(entry.state.rawValue); only a queued or pending entry can be cancelled", entryID: id)
+            }
+            if self.isHeld(entry, now: now) {
+                throw JournalError(.invalidTransition, "entry \(id) is being sent by \(entry.leaseOwner ?? "another process"); retry once that attempt is recorded", entryID: id)
+            }
+            return (.cancelled, nil)
+        }
+    }
+
+    /// Puts a failed, expired, cancelled or queued entry back in the queue, due now.
+    ///
+    /// A succeeded entry is refused: requeueing it would send it twice. So is an entry that is never
+    /// replayed — as decided when it was written, or by `policy` now — and one being sent.
+    @discardableResult
+    public func requeue(entry id: Int64, policy: RetryPolicy, now: Date = Date()) async throws -> Entry {
+        try await transition(entry: id, now: now) { entry in
+            if !entry.isReplayable || !policy.isReplayable(method: entry.method, path: entry.path) {
+                throw JournalError(.invalidTransition, "entry \(id) is \(entry.method) \(entry.path), which is never replayed", entryID: id)
+            }
+            switch entry.state {
+            case .succeeded:
+                throw JournalError(.invalidTransition, "entry \(id) succeeded; requeueing it would send it twice", entryID: id)
+            case .inFlight where self.isHeld(entry, now: now):
+                throw JournalError(.invalidTransition, "entry \(id) is being sent by \(entry.leaseOwner ?? "another process"); it needs no requeue", entryID: id)
+            default:
+                return (.queued, now)
+            }
+        }
+    }
+
+    /// Whether a live sender holds an in-flight entry (one whose sender is gone is not held).
+    private func isHeld(_ entry: Entry, now: Date) -> Bool {
+        guard entry.state == .inFlight else { return false }
+        let recoverable = OwnerLock.recoverableAt(lease: entry.leaseOwner, expiresAt: entry.leaseExpiresAt ?? .distantPast,
+                                                  journalPath: path, now: now)
+        return recoverable.map { $0 > now } ?? true
+    }
+
+    private func transition(
+        entry id: Int64, now: Date, _ decide: @escaping @Sendable (Entry) throws -> (EntryState, Date?)
+    ) async throws -> Entry {
+        try await write("write to") { db in
+            let read = "\(Self.entrySelection) WHERE entry.id = ?"
+            guard let entry = try Entry.fetchOne(db, sql: read, arguments: [id]) else {
+                throw JournalError(.notFound, "no entry \(id) in \(self.path); run picus-journal list to see the ids", entryID: id)
+            }
+            let (state, next) = try decide(entry)
+            try db.execute(sql: """
+                UPDATE entry SET state = ?, nextAttemptAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL, updatedAt = ? WHERE id = ?
+                """, arguments: [state.rawValue, next?.unixMilliseconds, now.unixMilliseconds, id])
+            guard let updated = try Entry.fetchOne(db, sql: read, arguments: [id]) else {
+                throw JournalError(.notFound, "entry \(id) vanished", entryID: id)
+            }
+            return updated
+        }
+    }
+}

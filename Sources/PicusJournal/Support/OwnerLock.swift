@@ -1,0 +1,155 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Makes this process testable for life by others on the host: it holds an advisory `flock` on a
+/// file of its own, beside the journal, for as long as it lives.
+///
+/// A lease names its owner as `host:pid:instance`. Another process on the same host tests the owner
+/// by trying to take the same lock: the kernel drops a dead process's locks at once, whatever killed
+/// it, so a lock that can be taken means the owner is gone. The file lives in `<journal>-owners/`.
+package final class OwnerLock: @unchecked Sendable {
+    // Immutable after init; the descriptor is closed only in deinit.
+    /// `host:pid:instance`, the owner part of every lease this process takes.
+    package let ownerID: String
+    private let file: String
+    private let descriptor: Int32
+
+    /// What a test of a lease owner found.
+    package enum Liveness: Sendable, Equatable {
+        /// The owner holds its lock: its leases are never taken back.
+        case alive
+        /// The owner is gone: its leases are taken back at once.
+        case dead
+        /// Cannot be told from here (another host, a stopped process, an unknown owner format):
+        /// the lease's expiry decides.
+        case unknown
+    }
+
+    /// Takes this process's lock beside the journal at `journalPath`.
+    package init(journalPath: String) throws {
+        let host = Self.hostName
+        let instance = UUID().uuidString.prefix(8).lowercased()
+        let pid = getpid()
+        let folder = Self.folder(forJournal: journalPath)
+        if mkdir(folder, 0o700) != 0, errno != EEXIST {
+            throw JournalError(.cannotOpen, "cannot create \(folder), where senders leave their liveness locks: \(ExclusiveFile.describe(errno: errno)); check that the journal's folder is writable", path: journalPath)
+        }
+        let file = "\(folder)/\(pid)-\(instance).lock"
+        let descriptor = open(file, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw JournalError(.cannotOpen, "cannot create the liveness lock \(file): \(ExclusiveFile.describe(errno: errno))", path: journalPath)
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let code = errno
+            close(descriptor)
+            throw JournalError(.cannotOpen, "cannot lock \(file): \(ExclusiveFile.describe(errno: code))", path: journalPath)
+        }
+        self.ownerID = "\(host):\(pid):\(instance)"
+        self.file = file
+        self.descriptor = descriptor
+    }
+
+    deinit {
+        unlink(file)
+        close(descriptor)
+    }
+
+    /// This host's name, as leases record it.
+    package static let hostName = ProcessInfo.processInfo.hostName
+
+    /// The folder of the liveness locks of a journal's senders.
+    package static func folder(forJournal path: String) -> String { path + "-owners" }
+
+    /// What a test of a lease found: whether its owner lives, and the note it left about this lease.
+    package struct Verdict: Sendable, Equatable {
+        /// Whether the owner lives.
+        package var liveness: Liveness
+        /// Why the owner let go of the lease without recording an outcome, if it said.
+        package var note: String?
+    }
+
+    /// Tests the owner of a lease — `host:pid:instance`, optionally followed by `/token`.
+    ///
+    /// - Parameter removingIfDead: Remove a dead owner's lock file (the recovering writer does; a
+    ///   reader leaves it, and its notes, for that writer).
+    package static func test(_ lease: String, journalPath: String, removingIfDead: Bool) -> Verdict {
+        let owner = lease.split(separator: "/", maxSplits: 1).first.map(String.init) ?? lease
+        let parts = owner.split(separator: ":")
+        guard parts.count == 3, String(parts[0]) == hostName, let pid = Int32(parts[1]) else { return Verdict(liveness: .unknown) }
+        let file = "\(folder(forJournal: journalPath))/\(pid)-\(parts[2]).lock"
+        let descriptor = open(file, O_RDWR | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            // Every sender makes its file before it takes a lease, and only a writer that found the
+            // owner dead removes it.
+            return Verdict(liveness: errno == ENOENT ? .dead : .unknown)
+        }
+        defer { close(descriptor) }
+        let note = notes(in: descriptor)[lease]
+        if flock(descriptor, LOCK_EX | LOCK_NB) == 0 {
+            if removingIfDead { unlink(file) }
+            return Verdict(liveness: .dead, note: note)
+        }
+        return Verdict(liveness: isStopped(pid) ? .unknown : .alive, note: note)
+    }
+
+    /// When a lease may be taken back: now when its owner is dead or gave it up with a note, at its
+    /// expiry when the owner cannot be tested, never while the owner lives.
+    package static func recoverableAt(lease: String?, expiresAt: Date, journalPath: String, now: Date) -> Date? {
+        guard let lease else { return now }
+        let verdict = test(lease, journalPath: journalPath, removingIfDead: false)
+        if verdict.note != nil { return now }
+        switch verdict.liveness {
+        case .dead: return now
+        case .alive: return nil
+        case .unknown: return expiresAt
+        }
+    }
+
+    /// Leaves word that this process let go of `lease` without recording its outcome, and why, so
+    /// that the writer who takes the entry back records the truth and need not wait for the expiry.
+    package func leaveNote(_ note: String, forLease lease: String) {
+        var line = Data()
+        line.append(contentsOf: lease.utf8)
+        line.append(UInt8(ascii: "\t"))
+        line.append(contentsOf: note.replacingOccurrences(of: "\n", with: " ").utf8)
+        line.append(UInt8(ascii: "\n"))
+        _ = lseek(descriptor, 0, SEEK_END)
+        _ = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+    }
+
+    /// The notes in a lock file: lease → note.
+    private static func notes(in descriptor: Int32) -> [String: String] {
+        var contents = Data()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while contents.count < 1 << 20 {
+            let count = read(descriptor, &buffer, buffer.count)
+            guard count > 0 else { break }
+            contents.append(contentsOf: buffer[0..<count])
+        }
+        var notes: [String: String] = [:]
+        for line in contents.split(separator: UInt8(ascii: "\n")) {
+            guard let tab = line.firstIndex(of: UInt8(ascii: "\t")) else { continue }
+            notes[String(decoding: line[line.startIndex..<tab], as: UTF8.self)] = String(decoding: line[(tab + 1)...], as: UTF8.self)
+        }
+        return notes
+    }
+
+    /// Whether a process is stopped (SIGSTOP, a debugger): alive, but not renewing its leases.
+    private static func isStopped(_ pid: Int32) -> Bool {
+        #if os(Linux)
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        let state = stat[stat.index(after: close)...].drop { $0 == " " }.first
+        return state == "T" || state == "t"
+        #else
+        return false
+        #endif
+    }
+}
