@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import GRDB
 import PicusJournal
 import PicusSandbox
@@ -225,7 +226,8 @@ import Testing
         let url = try #require(URL(string: first))
         #expect(url.host == "127.0.0.1")
 
-        let response = try await URLSessionTransport().send(HTTPRequest(method: "GET", url: url.appendingPathComponent("v1/agents")))
+        let response = try await DefaultTransport.shared.send(
+            HTTPRequest(method: .get, url: url.appendingPathComponent("v1/agents")), body: nil, options: TransportOptions())
         #expect(response.status == 401)
         #expect(String(decoding: response.body, as: UTF8.self).contains("auth header is empty"))
         sandbox.terminate()

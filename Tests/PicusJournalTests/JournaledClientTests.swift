@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import GRDB
 import PicusJournal
 import PicusSandbox
@@ -272,13 +273,13 @@ struct JournaledClientTests {
 /// journal has committed for the entry whose Idempotency-Key is about to be sent.
 actor CommittedEntryObserver: HTTPTransport {
     private let path: String
-    private let transport = URLSessionTransport()
+    private let transport = DefaultTransport.shared
     private(set) var statesSeen: [String] = []
 
     init(path: String) { self.path = path }
 
-    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        if let key = request.headers["Idempotency-Key"] {
+    func send(_ request: HTTPRequest, body: Data?, options: TransportOptions) async throws -> TransportResponse {
+        if let key = request.headerFields[HTTPField.Name("Idempotency-Key")!] {
             var configuration = Configuration()
             configuration.readonly = true
             let reader = try DatabaseQueue(path: path, configuration: configuration)
@@ -288,7 +289,7 @@ actor CommittedEntryObserver: HTTPTransport {
             try reader.close()
             statesSeen.append(state ?? "absent")
         }
-        return try await transport.send(request)
+        return try await transport.send(request, body: body, options: options)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 @testable import PicusJournal
 import PicusSandbox
 import Testing
@@ -216,7 +217,7 @@ struct ReplayEngineTests {
 
             #expect(first.succeeded.map(\.id) == [pending.id])
             #expect(second.replayed == 0)
-            await #expect(throws: JournalError.self) { try await client.journal.requeue(entry: pending.id) }
+            await #expect(throws: JournalError.self) { try await client.journal.requeue(entry: pending.id, policy: RetryPolicy()) }
             #expect(await sandbox.receivedRequests().filter { $0.idempotencyKey == key(pending) }.count == 1)
         }
     }
@@ -229,7 +230,7 @@ struct ReplayEngineTests {
 
             let cancelled = try await client.journal.cancel(entry: entry.id)
             let nothing = try await ReplayEngine(client: client).drain(.init(force: true))
-            let requeued = try await client.journal.requeue(entry: entry.id)
+            let requeued = try await client.journal.requeue(entry: entry.id, policy: RetryPolicy())
             let delivered = try await ReplayEngine(client: client).drain()
 
             #expect(cancelled.state == .cancelled)
@@ -266,7 +267,7 @@ struct LeaseTests {
         let journal = try Journal(path: folder.path("journal.sqlite"))
         let entry = try await journal.insert(NewEntry(method: "GET", path: "/v1/agents", headers: [:], state: .inFlight,
                                                        leaseOwner: "late", leaseExpiresAt: Date().addingTimeInterval(-1), createdAt: Date()))
-        _ = try await journal.recoverAbandoned(now: Date(), replay: true, neverReplayed: [])
+        _ = try await journal.recoverAbandoned(now: Date(), replay: true)
         let claimed = try await journal.claim(ClaimFilter(force: true), limit: 1, owner: "new", leaseDuration: .seconds(60), now: Date())
         #expect(claimed.map(\.id) == [entry.id])
 
@@ -280,7 +281,7 @@ struct LeaseTests {
         let attempts = try await journal.attempts(ofEntry: entry.id)
         #expect(attempts.map(\.number) == [1, 2])
         _ = try await journal.renewLease(of: entry.id, owner: "new", until: Date().addingTimeInterval(-1))
-        _ = try await journal.recoverAbandoned(now: Date(), replay: true, neverReplayed: [])
+        _ = try await journal.recoverAbandoned(now: Date(), replay: true)
         #expect(try await journal.attempts(ofEntry: entry.id).map(\.number) == [1, 2, 3])
     }
 
@@ -289,7 +290,7 @@ struct LeaseTests {
         let journal = try Journal(path: folder.path("journal.sqlite"))
         let entry = try await journal.insert(NewEntry(method: "GET", path: "/v1/agents", headers: [:], state: .inFlight,
                                                        leaseOwner: "slow", leaseExpiresAt: Date().addingTimeInterval(-1), createdAt: Date()))
-        _ = try await journal.recoverAbandoned(now: Date(), replay: true, neverReplayed: [])
+        _ = try await journal.recoverAbandoned(now: Date(), replay: true)
 
         let updated = try await journal.record(
             NewAttempt(number: 1, startedAt: Date(), durationMs: 1, status: 200, outcome: .success, responseHeaders: [:]),
@@ -302,12 +303,13 @@ struct LeaseTests {
         let folder = try TemporaryFolder()
         let journal = try Journal(path: folder.path("journal.sqlite"))
         let entry = try await journal.insert(NewEntry(method: "POST", path: "/v1/auth/token", headers: [:], state: .inFlight,
-                                                       leaseOwner: "dead", leaseExpiresAt: Date().addingTimeInterval(-1), createdAt: Date()))
+                                                       leaseOwner: "dead", leaseExpiresAt: Date().addingTimeInterval(-1), createdAt: Date(),
+                                                       isReplayable: false))
 
-        _ = try await journal.recoverAbandoned(now: Date(), replay: true, neverReplayed: RetryPolicy().neverReplayedKeys)
+        _ = try await journal.recoverAbandoned(now: Date(), replay: true)
 
         #expect(try await journal.entry(id: entry.id)?.state == .failed)
-        await #expect(throws: JournalError.self) { try await journal.requeue(entry: entry.id) }
+        await #expect(throws: JournalError.self) { try await journal.requeue(entry: entry.id, policy: RetryPolicy()) }
     }
 }
 
@@ -320,11 +322,11 @@ struct AtLeastOnceTests {
             body: Data(#"{"simulation_name":"processed"}"#.utf8), state: .inFlight, leaseOwner: "dead",
             leaseExpiresAt: Date().addingTimeInterval(-1), createdAt: Date()))
         let token = try await RefreshTokenCredentials(refreshToken: "sandbox-refresh-token", baseURL: sandbox.url).accessToken()
-        let first = try await URLSessionTransport().send(HTTPRequest(
-            method: "POST", url: sandbox.url.appendingPathComponent("v1/simulations"),
-            headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json",
-                      "Idempotency-Key": entry.uuid.uuidString.lowercased()],
-            body: entry.requestBody))
+        let first = try await DefaultTransport.shared.send(HTTPRequest(
+            method: .post, url: sandbox.url.appendingPathComponent("v1/simulations"),
+            headerFields: [.authorization: "Bearer \(token)", .contentType: "application/json",
+                           HTTPField.Name("Idempotency-Key")!: entry.uuid.uuidString.lowercased()]),
+            body: entry.requestBody, options: TransportOptions())
         #expect(first.status == 201)
         return entry
     }

@@ -34,11 +34,20 @@ struct RetryPolicyTests {
     }
 
     @Test(arguments: TransportError.Kind.allCases)
-    func retriesTheTransportFailuresThatMayPass(kind: TransportError.Kind) {
-        let decision = RetryPolicy().decision(for: TransportError(kind, "x"), attemptNumber: 1, method: "GET",
+    func retriesTheTransportFailuresThatMayPassBeforeTheRequestLeft(kind: TransportError.Kind) {
+        let decision = RetryPolicy().decision(for: TransportError(kind, "x", phase: .beforeSending), attemptNumber: 1, method: "GET",
                                               path: "/v1/agents", createdAt: created, now: now, random: 0.5)
         let retryable: Set<TransportError.Kind> = [.offline, .refused, .reset, .timeout, .dns, .cancelled, .abandoned]
         #expect((retryTime(decision) != nil) == retryable.contains(kind))
+    }
+
+    @Test(arguments: TransportError.Kind.allCases)
+    func neverWritesOffAnUnknownOutcomeAsPermanent(kind: TransportError.Kind) {
+        let failure = TransportError(kind, "x", phase: .afterSending)
+        let decision = RetryPolicy().decision(for: failure, attemptNumber: 1, method: "GET",
+                                              path: "/v1/agents", createdAt: created, now: now, random: 0.5)
+        #expect(retryTime(decision) != nil)
+        #expect(failure.historyMessage.hasPrefix("outcome unknown"))
     }
 
     @Test func neverReplaysTheTokenEndpoints() {

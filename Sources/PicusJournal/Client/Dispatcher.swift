@@ -143,11 +143,10 @@ package final class Dispatcher: Sendable {
                 let outcome = attempt.status.map { "HTTP \($0)" }
                     ?? attempt.transportError.map { "no response (\($0.kind.rawValue))" } ?? "sent"
                 guard keeper.isHeld(at: Date()) else {
-                    let note = "it got \(outcome), but the outcome could not be recorded: \(reason)"
-                    try? journal.ownerLock().leaveNote(note, forLease: keeper.lease)
+                    try? journal.ownerLock().leaveNote(OwnerLock.Note(status: attempt.status, reason: reason), forLease: keeper.lease)
                     throw JournalError(
                         error.code,
-                        "entry \(entry.id) (\(entry.method) \(entry.redactedTarget)) was sent (\(outcome)) but its outcome could not be recorded: \(reason); a replay takes it back and re-sends it with the same Idempotency-Key",
+                        "entry \(entry.id) (\(entry.method) \(entry.redactedTarget)) was sent (\(outcome)) but its outcome could not be recorded: \(reason); the next replay records it (a 2xx) or re-sends it with the same Idempotency-Key",
                         path: error.path, entryID: entry.id, underlyingError: error)
                 }
                 logger.notice("outcome not recorded yet; retrying", metadata: ["entry.id": "\(entry.id)", "reason": "\(reason)"])

@@ -21,10 +21,11 @@ package final class LeaseKeeper: @unchecked Sendable {
         self.lease = lease
         self.confirmedUntil = until
         let interval = max(duration / 3, .milliseconds(50))
-        task = Task { [weak self] in
+        // Weak: a keeper never keeps a journal open (and its WAL un-checkpointed) past its sender.
+        task = Task { [weak self, weak journal] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
-                guard !Task.isCancelled else { return }
+                guard !Task.isCancelled, let journal else { return }
                 let until = Date().addingTimeInterval(duration.timeInterval)
                 do {
                     let held = try await journal.renewLease(of: entryID, owner: lease, until: until)

@@ -190,22 +190,33 @@ extension Journal {
                 let number: Int = row["lastNumber"] + 1
                 let startedAt: Int64 = row["updatedAt"]
                 let replay = replay && row["isReplayable"] as Bool
-                let what = verdict.note.map { "its sender let go of it: \($0)" }
-                    ?? "the process sending it stopped before recording the outcome"
-                let message = "\(what); the server may have received it; "
-                    + (replay ? "replaying with the same Idempotency-Key" : "parked for an operator (requeue to send it again)")
+                let status = verdict.note?.status
+                let state: EntryState
+                let message: String
+                let outcome: Attempt.Outcome
+                if let note = verdict.note, let status, (200..<300).contains(status) {
+                    // The server answered 2xx: record what its sender could not, and send nothing again.
+                    (state, outcome) = (.succeeded, .success)
+                    message = "its sender got HTTP \(status) but could not record it then (\(note.reason)); recorded from the note it left"
+                } else {
+                    let what = verdict.note.map { note in
+                        "its sender got \(note.status.map { "HTTP \($0)" } ?? "no answer") but could not record it (\(note.reason))"
+                    } ?? "the process sending it stopped before recording the outcome; the server may have received it"
+                    (state, outcome) = replay ? (.queued, .retryable) : (.failed, .permanent)
+                    message = "\(what); " + (replay ? "replaying with the same Idempotency-Key" : "parked for an operator (requeue to send it again)")
+                }
                 try db.execute(sql: """
-                    INSERT INTO attempt (entryId, number, startedAt, durationMs, transportError, outcome, errorMessage)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [id, number, startedAt, Double(now.unixMilliseconds - startedAt), TransportError.Kind.abandoned.rawValue,
-                                     replay ? Attempt.Outcome.retryable.rawValue : Attempt.Outcome.permanent.rawValue, message])
+                    INSERT INTO attempt (entryId, number, startedAt, durationMs, status, transportError, outcome, errorMessage)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [id, number, startedAt, Double(now.unixMilliseconds - startedAt), status,
+                                     status == nil ? TransportError.Kind.abandoned.rawValue : nil, outcome.rawValue, message])
                 try db.execute(sql: """
                     UPDATE entry SET state = ?, attemptCount = ?, nextAttemptAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL,
-                        lastStatus = NULL, lastTransportError = ?, lastErrorMessage = ?, lastErrorCode = NULL, updatedAt = ?
+                        lastStatus = ?, lastTransportError = ?, lastErrorMessage = ?, lastErrorCode = NULL, updatedAt = ?
                     WHERE id = ?
-                    """, arguments: [(replay ? EntryState.queued : EntryState.failed).rawValue, number,
-                                     replay ? now.unixMilliseconds : nil, TransportError.Kind.abandoned.rawValue, message,
-                                     now.unixMilliseconds, id])
+                    """, arguments: [state.rawValue, number, state == .queued ? now.unixMilliseconds : nil, status,
+                                     status == nil ? TransportError.Kind.abandoned.rawValue : nil,
+                                     state == .succeeded ? nil : message, now.unixMilliseconds, id])
                 recovered.append(id)
             }
             return recovered

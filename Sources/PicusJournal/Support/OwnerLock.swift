@@ -41,18 +41,50 @@ package final class OwnerLock: @unchecked Sendable {
             throw JournalError(.cannotOpen, "cannot create \(folder), where senders leave their liveness locks: \(ExclusiveFile.describe(errno: errno)); check that the journal's folder is writable", path: journalPath)
         }
         let file = "\(folder)/\(pid)-\(instance).lock"
-        let descriptor = open(file, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw JournalError(.cannotOpen, "cannot create the liveness lock \(file): \(ExclusiveFile.describe(errno: errno))", path: journalPath)
+        var descriptor: Int32 = -1
+        // A sweeper may find the new file unlocked and remove it between open and flock: take the
+        // lock, then check that the path still names the locked file.
+        for _ in 0..<10 where descriptor < 0 {
+            let candidate = open(file, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+            guard candidate >= 0 else {
+                throw JournalError(.cannotOpen, "cannot create the liveness lock \(file): \(ExclusiveFile.describe(errno: errno))", path: journalPath)
+            }
+            guard flock(candidate, LOCK_EX | LOCK_NB) == 0 else {
+                let code = errno
+                close(candidate)
+                throw JournalError(.cannotOpen, "cannot lock \(file): \(ExclusiveFile.describe(errno: code))", path: journalPath)
+            }
+            var opened = stat()
+            var named = stat()
+            if fstat(candidate, &opened) == 0, stat(file, &named) == 0, opened.st_ino == named.st_ino, opened.st_dev == named.st_dev {
+                descriptor = candidate
+            } else {
+                close(candidate)
+            }
         }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            let code = errno
-            close(descriptor)
-            throw JournalError(.cannotOpen, "cannot lock \(file): \(ExclusiveFile.describe(errno: code))", path: journalPath)
+        guard descriptor >= 0 else {
+            throw JournalError(.cannotOpen, "cannot hold the liveness lock \(file): it keeps disappearing", path: journalPath)
         }
         self.ownerID = "\(host):\(pid):\(instance)"
         self.file = file
         self.descriptor = descriptor
+        Self.sweep(folder)
+    }
+
+    /// Removes the empty lock files of owners that are gone (a process killed before it could remove
+    /// its own). A file with notes stays for the writer that takes its leases back.
+    private static func sweep(_ folder: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+        for name in names where name.hasSuffix(".lock") {
+            let path = "\(folder)/\(name)"
+            let descriptor = open(path, O_RDWR | O_CLOEXEC)
+            guard descriptor >= 0 else { continue }
+            var status = stat()
+            if fstat(descriptor, &status) == 0, status.st_size == 0, flock(descriptor, LOCK_EX | LOCK_NB) == 0 {
+                unlink(path)
+            }
+            close(descriptor)
+        }
     }
 
     deinit {
@@ -66,12 +98,20 @@ package final class OwnerLock: @unchecked Sendable {
     /// The folder of the liveness locks of a journal's senders.
     package static func folder(forJournal path: String) -> String { path + "-owners" }
 
+    /// What a sender that let go of a lease without recording its outcome left word of.
+    package struct Note: Sendable, Equatable {
+        /// The status it got, if it got one.
+        package var status: Int?
+        /// Why the outcome could not be recorded.
+        package var reason: String
+    }
+
     /// What a test of a lease found: whether its owner lives, and the note it left about this lease.
     package struct Verdict: Sendable, Equatable {
         /// Whether the owner lives.
         package var liveness: Liveness
-        /// Why the owner let go of the lease without recording an outcome, if it said.
-        package var note: String?
+        /// The owner's note about this lease, if it let go of it.
+        package var note: Note?
     }
 
     /// Tests the owner of a lease — `host:pid:instance`, optionally followed by `/token`.
@@ -113,18 +153,20 @@ package final class OwnerLock: @unchecked Sendable {
 
     /// Leaves word that this process let go of `lease` without recording its outcome, and why, so
     /// that the writer who takes the entry back records the truth and need not wait for the expiry.
-    package func leaveNote(_ note: String, forLease lease: String) {
+    package func leaveNote(_ note: Note, forLease lease: String) {
         var line = Data()
         line.append(contentsOf: lease.utf8)
         line.append(UInt8(ascii: "\t"))
-        line.append(contentsOf: note.replacingOccurrences(of: "\n", with: " ").utf8)
+        line.append(contentsOf: (note.status.map(String.init) ?? "-").utf8)
+        line.append(UInt8(ascii: "\t"))
+        line.append(contentsOf: note.reason.replacingOccurrences(of: "\n", with: " ").utf8)
         line.append(UInt8(ascii: "\n"))
         _ = lseek(descriptor, 0, SEEK_END)
         _ = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
     }
 
     /// The notes in a lock file: lease → note.
-    private static func notes(in descriptor: Int32) -> [String: String] {
+    private static func notes(in descriptor: Int32) -> [String: Note] {
         var contents = Data()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while contents.count < 1 << 20 {
@@ -132,10 +174,12 @@ package final class OwnerLock: @unchecked Sendable {
             guard count > 0 else { break }
             contents.append(contentsOf: buffer[0..<count])
         }
-        var notes: [String: String] = [:]
+        var notes: [String: Note] = [:]
         for line in contents.split(separator: UInt8(ascii: "\n")) {
-            guard let tab = line.firstIndex(of: UInt8(ascii: "\t")) else { continue }
-            notes[String(decoding: line[line.startIndex..<tab], as: UTF8.self)] = String(decoding: line[(tab + 1)...], as: UTF8.self)
+            let fields = line.split(separator: UInt8(ascii: "\t"), maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3 else { continue }
+            let text = fields.map { String(decoding: $0, as: UTF8.self) }
+            notes[text[0]] = Note(status: Int(text[1]), reason: text[2])
         }
         return notes
     }
