@@ -93,6 +93,43 @@ struct ReplayProcessTests {
         }
     }
 
+    @Test func aKilledReplayersEntriesAreTakenBackAtOnceByTheNextReplay() async throws {
+        let folder = try TemporaryFolder()
+        let db = folder.path("journal.sqlite")
+        var configuration = PicusSandbox.Configuration.unlimited
+        configuration.honoursIdempotencyKeys = true
+        try await withSandbox(configuration) { sandbox in
+            let client = try makeClient(folder: folder, sandbox: sandbox)
+            var entries: [Entry] = []
+            for index in 0..<60 {
+                entries.append(try await client.enqueue(.post("/v1/simulations", json: #"{"simulation_name":"crash-\#(index)"}"#)))
+            }
+            await sandbox.setLatency(.milliseconds(20))
+
+            // The default lease (30 s) outlives this test's time limit: only the liveness test can free the entries.
+            let victim = try RunningProcess(["replay", "--concurrency", "2"], environment: environment(sandbox, db: db))
+            _ = await sandbox.receivedRequests { $0.filter { $0.path == "/v1/simulations" }.count >= 10 }
+            victim.kill()
+            _ = try await victim.exitStatus()
+            let journal = try Journal(path: db)
+            let succeededAtKill = try await journal.entries(matching: JournalQuery(states: [.succeeded], limit: nil))
+            let inFlightAtKill = try await journal.entries(matching: JournalQuery(states: [.inFlight], limit: nil))
+
+            let next = try await runCLI(["replay"], environment: environment(sandbox, db: db), in: folder)
+
+            #expect(victim.wasKilled)
+            #expect(next.status == 0, "\(next.stderr)")
+            if !inFlightAtKill.isEmpty {
+                #expect(next.stdout.contains("Took back \(inFlightAtKill.count)"))
+            }
+            #expect(try await journal.countsByState() == [.succeeded: entries.count])
+            let received = await sandbox.receivedRequests().filter { $0.path == "/v1/simulations" }
+            for key in keys(succeededAtKill) {
+                #expect(received.filter { $0.idempotencyKey == key }.count == 1, "a succeeded entry was sent again")
+            }
+        }
+    }
+
     @Test func replayWatchDeliversAnEntryWrittenByAnotherProcess() async throws {
         let folder = try TemporaryFolder()
         let db = folder.path("journal.sqlite")

@@ -7,7 +7,7 @@ import PicusSandbox
 import Testing
 
 /// A temporary folder that each test makes for itself and removes when done.
-final class TemporaryFolder {
+final class TemporaryFolder: Sendable {
     let url: URL
 
     init() throws {
