@@ -25,7 +25,7 @@ struct APIOptions: ParsableArguments {
     @Option(help: ArgumentHelp("A file holding the refresh token. Default: $PICUS_REFRESH_TOKEN.", valueName: "path"))
     var tokenFile: String?
 
-    @Option(help: ArgumentHelp("Seconds one attempt may take.", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds one attempt may take, from connecting to the last byte of the body.", valueName: "seconds"))
     var timeout: Double = 30
 
     func validate() throws {

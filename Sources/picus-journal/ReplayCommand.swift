@@ -34,7 +34,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @Flag(help: "Ignore each entry's next-attempt time; never a live lease, a succeeded entry, or a time the server asked for.")
     var force = false
 
-    @Option(help: ArgumentHelp("Seconds an entry stays leased to this replay before another may take it back.", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Seconds a lease lasts between renewals (renewed every third while the attempt runs; it may be shorter than --timeout). Default 30.", valueName: "seconds"))
     var lease: Double?
 
     @OptionGroup var journal: JournalOptions
@@ -44,7 +44,7 @@ struct ReplayCommand: AsyncParsableCommand {
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }
         if let limit, limit <= 0 { throw ValidationError("--limit must be a positive number") }
         if let lease, !(lease.isFinite && lease >= 0.5 && lease <= 86_400) {
-            throw ValidationError("--lease must be between 0.5 and 86400 seconds (longer than a request takes)")
+            throw ValidationError("--lease must be between 0.5 and 86400 seconds")
         }
         if watch, dryRun || id != nil || limit != nil {
             throw ValidationError("--watch replays everything as it falls due; it does not take --dry-run, --id or --limit")
