@@ -86,6 +86,22 @@ struct DeliveryTests {
         #expect(delivery.entry.lastErrorMessage?.hasPrefix("outcome unknown") == true)
     }
 
+    @Test func requestWithATimeoutEndsAgainstADrippingServerAndSaysTheEntryIsQueued() async throws {
+        let folder = try TemporaryFolder()
+        let server = try MisbehavingServer { _ in
+            [.text("HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n"), .drip(byte: UInt8(ascii: "x"), every: .milliseconds(200))]
+        }
+
+        let result = try await runCLI(["request", "GET", "/v1/agents", "--timeout", "1", "--db", folder.path("journal.sqlite"),
+                                       "--base-url", server.url.absoluteString], in: folder)
+
+        // The status arrived, so it decides: the entry succeeded, and the cut body is one clear line.
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("succeeded"))
+        #expect(result.stderr.contains("was cut short"))
+        #expect(result.stdout.isEmpty)
+    }
+
     @Test func aServiceUnavailableWithAShortBodyIsStillQueued() async throws {
         let folder = try TemporaryFolder()
         let server = try MisbehavingServer { _ in

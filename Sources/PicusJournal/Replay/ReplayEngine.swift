@@ -8,8 +8,9 @@ import Logging
 /// through the ``JournaledClient`` with a fresh access token and its own `Idempotency-Key`, and
 /// ends `succeeded`, `failed`, `expired` or back in the queue. A 429 holds back its whole
 /// endpoint until the server's reset; consecutive outages (503, transport failures) back the
-/// whole host off. An entry left in flight by a process that died is taken back once its lease
-/// runs out. A `succeeded` entry is never sent again.
+/// whole host off. An entry left in flight by a process that died on this host is taken back at
+/// once (its liveness lock is free); one whose sender cannot be tested, once its lease runs out; a
+/// live sender's entry, never. A `succeeded` entry is never sent again.
 ///
 /// ```swift
 /// let engine = ReplayEngine(client: client)

@@ -83,10 +83,17 @@ extension Journal {
 
         checks.append(permissionCheck())
 
+        let path = self.path
         let (oldest, abandoned, search) = try await read { db in
-            let oldest = try Entry.fetchOne(db, sql: "\(Self.entrySelection) WHERE entry.state IN ('queued', 'pending') ORDER BY entry.createdAt LIMIT 1")
-            let abandoned = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM entry WHERE state = 'inFlight' AND leaseExpiresAt <= ?",
-                                             arguments: [now.unixMilliseconds]) ?? 0
+            let oldest = try Entry.fetchOne(db, sql: "\(Self.entrySelection) WHERE entry.state IN (?, ?) ORDER BY entry.createdAt LIMIT 1",
+                                            arguments: [EntryState.queued.rawValue, EntryState.pending.rawValue])
+            // Abandoned: a sender that is provably gone, or untestable with its lease run out.
+            let abandoned = try Row.fetchAll(db, sql: "SELECT leaseOwner, leaseExpiresAt FROM entry WHERE state = ?",
+                                             arguments: [EntryState.inFlight.rawValue]).filter { row in
+                let expiry = (row["leaseExpiresAt"] as Int64?).map(Date.init(unixMilliseconds:)) ?? .distantPast
+                return OwnerLock.recoverableAt(lease: row["leaseOwner"], expiresAt: expiry, journalPath: path, now: now)
+                    .map { $0 <= now } ?? false
+            }.count
             return (oldest, abandoned, self.hasFullTextSearch)
         }
         if let oldest {
