@@ -78,8 +78,10 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
             }
             collector.receive(head: HTTPResponse(status: .init(code: Int(response.status.code)), headerFields: fields))
             for try await chunk in response.body {
-                guard collector.receive(chunk.readableBytesView) else { break }
+                guard collector.receive(chunk.readableBytesView) else { return }
             }
+            // A cancelled body stream may simply end: that is a cut, not the whole body.
+            try Task.checkCancellation()
         }
     }
 

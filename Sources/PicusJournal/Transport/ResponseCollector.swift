@@ -80,24 +80,31 @@ package final class ResponseCollector: @unchecked Sendable {
         _ read: @escaping @Sendable () async throws -> Void
     ) async throws -> TransportResponse {
         let timeout = options.timeout
-        // nil: the deadline passed first.
-        let first: Result<Void, any Error>? = await withTaskGroup(of: Result<Void, any Error>?.self) { group in
-            group.addTask {
-                do {
-                    try await read()
-                    return .success(())
-                } catch {
-                    return .failure(error)
-                }
+        // One unstructured task and a Dispatch timer that cancels it: cheaper than a task group with a
+        // sleeping child on every attempt.
+        let reading = Task<Result<Void, any Error>, Never> {
+            do {
+                try await read()
+                return .success(())
+            } catch {
+                return .failure(error)
             }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
         }
+        let deadline = DeadlineFlag()
+        let timer = DispatchWorkItem {
+            deadline.set()
+            reading.cancel()
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout.timeInterval, execute: timer)
+        let outcome = await withTaskCancellationHandler {
+            await reading.value
+        } onCancel: {
+            reading.cancel()
+        }
+        timer.cancel()
+        // nil: the deadline cut the read (a read that ended whole just as it passed stands).
+        let first: Result<Void, any Error>?
+        if case .failure = outcome, deadline.isSet { first = nil } else { first = outcome }
         let seconds = String(format: "%g", timeout.timeInterval)
         switch first {
         case .success:
@@ -116,4 +123,14 @@ package final class ResponseCollector: @unchecked Sendable {
             throw failure
         }
     }
+}
+
+/// Set once, from the timer's thread, and read after the reading task ended.
+private final class DeadlineFlag: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var value = false
+
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }
