@@ -61,7 +61,6 @@ struct ExportCommand: AsyncParsableCommand {
     }
 
     private func report(_ result: ExportResult, to destination: String) {
-        let line = "exported \(result.entries) entries (\(result.attempts) attempts, \(result.bytes) bytes) as \(format.rawValue) to \(destination)\n"
-        try? FileHandle.standardError.write(contentsOf: Data(line.utf8))
+        note("exported \(result.entries) entries (\(result.attempts) attempts, \(result.bytes) bytes) as \(format.rawValue) to \(destination)")
     }
 }

@@ -78,6 +78,7 @@ struct CLIError: Error, CustomStringConvertible {
 func reportingErrors(_ body: () async throws -> Void) async throws {
     do {
         try await body()
+        if let problem = OutputHealth.shared.problem { throw CLIError("cannot write the output: \(problem)") }
     } catch let error as ExitCode {
         throw error
     } catch let error as ValidationError {
@@ -86,27 +87,6 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
         printError(String(describing: error))
         throw ExitCode.failure
     }
-}
-
-/// Writes to stdout, failing with one line (not a trap) when stdout cannot take it: a full disk, a closed pipe.
-func writeOut(_ data: Data) throws {
-    do {
-        try FileHandle.standardOutput.write(contentsOf: data)
-    } catch {
-        throw CLIError("cannot write the output: \(error.localizedDescription)")
-    }
-}
-
-/// Writes a value as pretty JSON with sorted keys: the machine-readable output of `stats` and `doctor`.
-func writeJSON(_ value: some Encodable) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    try writeOut(try encoder.encode(value) + Data("\n".utf8))
-}
-
-func printError(_ message: String) {
-    let line = message.split(whereSeparator: \.isNewline).joined(separator: " ")
-    try? FileHandle.standardError.write(contentsOf: Data("picus-journal: error: \(line)\n".utf8))
 }
 
 /// Output formats of `list`, `show`, `stats` and `doctor`.

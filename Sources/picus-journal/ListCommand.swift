@@ -46,7 +46,7 @@ struct ListCommand: AsyncParsableCommand {
             }
             try writeOut(Data(output.utf8))
             if let next = page.nextCursor {
-                try? FileHandle.standardError.write(contentsOf: Data("more entries: --after \(next)\n".utf8))
+                note("more entries: --after \(next)")
             }
         }
     }

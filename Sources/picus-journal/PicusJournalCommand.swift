@@ -8,6 +8,7 @@ struct PicusJournalCommand: AsyncParsableCommand {
         // A reader that goes away (`| head`) makes writes fail with EPIPE, reported in one line,
         // instead of killing the process without a word.
         signal(SIGPIPE, SIG_IGN)
+        OutputHealth.checkStandardOutput()
         do {
             var command = try parseAsRoot(globalOptionsMoved(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? any AsyncParsableCommand {

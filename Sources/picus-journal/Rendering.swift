@@ -10,7 +10,7 @@ enum Terminal {
 }
 
 /// Cuts or pads text to a width, marking a cut with an ellipsis. Control characters (a server's
-/// escape codes, line breaks) become spaces: a table cell is one line of plain text.
+/// escape codes, line breaks) are escaped and visible: a table cell is one line of plain text.
 func fit(_ text: String, _ width: Int, right: Bool = false) -> String {
     let plain = plainText(text)
     let text = plain.count > width ? String(plain.prefix(max(0, width - 1))) + "…" : plain
@@ -58,7 +58,7 @@ struct EntryDetail {
 
     func render() -> String {
         var lines = [
-            "Entry \(entry.id)  \(entry.method) \(entry.redactedTarget)",
+            "Entry \(entry.id)  \(entry.method) \(entry.redactedTarget.escapingControlCharacters)",
             "  uuid (Idempotency-Key)  \(entry.uuid.uuidString.lowercased())",
             "  created                 \(ISO8601String(entry.createdAt))",
             "  state                   \(entry.state.rawValue)",
@@ -66,16 +66,16 @@ struct EntryDetail {
         ]
         if let next = entry.nextAttemptAt { lines.append("  next attempt            \(ISO8601String(next))") }
         if let body = entry.requestBody, !body.isEmpty {
-            lines.append("  request body            \(String(decoding: Redactor.body(body).prefix(500), as: UTF8.self))")
+            lines.append("  request body            \(String(decoding: Redactor.body(body).prefix(500), as: UTF8.self).escapingControlCharacters)")
         }
         for attempt in attempts {
             let result = attempt.status.map { "HTTP \(StatusCode($0))" } ?? "no response (\(attempt.transportError?.rawValue ?? "?"))"
             lines.append("")
             lines.append("  Attempt \(attempt.number)  \(ISO8601String(attempt.startedAt))  \(String(format: "%.1f", attempt.durationMs)) ms  \(result)  → \(attempt.outcome.rawValue)")
             if let error = attempt.error {
-                if let message = error.message { lines.append("    message     \(message)") }
-                if let code = error.errorCode { lines.append("    error_code  \(code)") }
-                if let errors = error.errors { lines.append("    errors      \(errors.jsonText)") }
+                if let message = error.message { lines.append("    message     \(message.escapingControlCharacters)") }
+                if let code = error.errorCode { lines.append("    error_code  \(code.escapingControlCharacters)") }
+                if let errors = error.errors { lines.append("    errors      \(errors.jsonText.escapingControlCharacters)") }
                 if attempt.status != nil {
                     lines.append("    body        \(error.kind.rawValue), \(error.size) bytes\(error.isTruncated ? " (kept \(error.raw.count))" : "")")
                 }
@@ -93,7 +93,7 @@ func ISO8601String(_ date: Date) -> String {
     ISO8601.string(from: date)
 }
 
-/// The text with control characters (escape codes, line breaks) turned into spaces.
+/// The text on one line with its control characters (escape codes, line breaks) escaped and visible.
 func plainText(_ text: String) -> String {
-    String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
+    text.escapingControlCharacters
 }

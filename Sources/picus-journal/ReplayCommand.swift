@@ -122,8 +122,3 @@ struct ReplayCommand: AsyncParsableCommand {
         return lines.joined(separator: "\n")
     }
 }
-
-/// Writes a line to stdout at once: no buffering between the CLI and whoever reads it.
-func say(_ text: String) {
-    try? FileHandle.standardOutput.write(contentsOf: Data((text + "\n").utf8))
-}

@@ -50,18 +50,30 @@ struct RequestCommand: AsyncParsableCommand {
             var request = APIRequest(method: method, path: path, body: body)
             if body != nil { request.headers["Content-Type"] = "application/json" }
             let delivery = try await client.send(request)
+            // The outcome goes to stderr whatever becomes of the body on stdout.
+            // A 2xx body as it came; an error body as the journal stored it (scrubbed of secrets), if JSON.
+            var output: (any Error)?
+            let printed = delivery.isSuccess ? (delivery.response?.bodyIssue == nil ? delivery.response?.body : nil)
+                : delivery.error.flatMap { $0.kind == .json ? $0.raw : nil }
+            if let printed, !printed.isEmpty {
+                do {
+                    try writeOut(printed)
+                    if printed.last != UInt8(ascii: "\n") { try writeOut(Data("\n".utf8)) }
+                } catch {
+                    output = error
+                }
+            }
             if delivery.isSuccess, let issue = delivery.response?.bodyIssue {
                 printError("\(delivery.summary), but its response body \(issue.summary); the body was not printed")
                 throw ExitCode.failure
             }
-            if let response = delivery.response, !response.body.isEmpty, delivery.error?.kind != .binary {
-                try writeOut(response.body)
-                if response.body.last != UInt8(ascii: "\n") { try writeOut(Data("\n".utf8)) }
-            }
-            guard delivery.isSuccess else {
+            if delivery.isSuccess {
+                note(delivery.summary)
+            } else {
                 printError(delivery.summary)
-                throw ExitCode.failure
             }
+            if let output { throw output }
+            if !delivery.isSuccess { throw ExitCode.failure }
         }
     }
 

@@ -33,9 +33,9 @@ struct ShowCommand: AsyncParsableCommand {
             let attempts = try await journal.attempts(ofEntry: id)
             switch format {
             case .json:
-                print(try EntryDocument.json(EntryDocument(entry, attempts: attempts)))
+                try writeOut(Data((try EntryDocument.json(EntryDocument(entry, attempts: attempts)) + "\n").utf8))
             default:
-                print(EntryDetail(entry: entry, attempts: attempts).render(), terminator: "")
+                try writeOut(Data(EntryDetail(entry: entry, attempts: attempts).render().escapingControlCharactersExceptNewlines.utf8))
             }
         }
     }

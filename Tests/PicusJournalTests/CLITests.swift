@@ -19,7 +19,7 @@ import Testing
 
             #expect(result.status == 0)
             #expect(result.stdout.contains("\"agents\""))
-            #expect(result.stderr.isEmpty)
+            #expect(result.stderr == "entry 1 (GET /v1/agents): HTTP 200 OK; succeeded\n")
         }
     }
 

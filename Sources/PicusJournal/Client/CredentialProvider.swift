@@ -12,6 +12,15 @@ public protocol CredentialProvider: Sendable {
 
     /// Forgets a token the server refused (a 401), so the next ``accessToken()`` fetches a new one.
     func invalidate(_ token: String) async
+
+    /// Every secret this provider has held — the refresh token, and each access token it handed out —
+    /// so that the client can scrub a server's echo of one from what it stores.
+    func heldSecrets() async -> [String]
+}
+
+extension CredentialProvider {
+    /// None by default: the client still scrubs the token it sent.
+    public func heldSecrets() async -> [String] { [] }
 }
 
 /// Why an access token could not be obtained.
@@ -65,6 +74,8 @@ public actor RefreshTokenCredentials: CredentialProvider {
     private let timeout: Duration
     private let now: @Sendable () -> Date
     private var current: (token: String, expiresAt: Date)?
+    /// Every access token handed out, newest last (bounded): a server may echo an old one.
+    private var issued: [String] = []
     private var exchange: Task<(token: String, expiresAt: Date), any Error>?
 
     /// How many token exchanges this provider has made.
@@ -107,7 +118,13 @@ public actor RefreshTokenCredentials: CredentialProvider {
         defer { exchange = nil }
         let fresh = try await task.value
         current = fresh
+        issued.append(fresh.token)
+        if issued.count > 64 { issued.removeFirst(issued.count - 64) }
         return fresh.token
+    }
+
+    public func heldSecrets() -> [String] {
+        [refreshToken] + issued
     }
 
     public func invalidate(_ token: String) {

@@ -27,22 +27,23 @@ public struct Delivery: Sendable {
         if let response {
             parts.append("HTTP \(StatusCode(response.status))")
         } else if let transportError {
-            parts.append(transportError.kind == .auth ? transportError.message : "no response (\(transportError))")
+            parts.append(transportError.kind == .auth ? transportError.message : "no response (\(transportError.kind.rawValue): \(transportError.historyMessage))")
         }
         if let message = error?.message, !message.isEmpty {
             var text = message
             if let errors = error?.errors { text += " \(errors.jsonText)" }
-            parts.append("\u{201C}\(text.prefix(300))\u{201D}")
+            parts.append("\u{201C}\(String(text.prefix(300)).escapingControlCharacters)\u{201D}")
         }
         let fate: String = switch entry.state {
         case .succeeded: "succeeded"
         case .queued:
             "queued for replay" + (entry.dueAt.map { " at \(ISO8601.string(from: $0))" } ?? "")
+        case .failed where !entry.isReplayable: "failed, not queued (this entry is never replayed)"
         case .failed: "failed, not queued (permanent)"
         case .expired: "expired, not queued (retry budget spent)"
         case .cancelled: "cancelled"
         case .pending, .inFlight: entry.state.rawValue
         }
-        return "entry \(entry.id) (\(entry.method) \(entry.redactedTarget)): \(parts.joined(separator: " ")); \(fate)"
+        return "entry \(entry.id) (\(entry.method) \(entry.redactedTarget.escapingControlCharacters)): \(parts.joined(separator: " ")); \(fate)"
     }
 }

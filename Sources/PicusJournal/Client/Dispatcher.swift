@@ -77,7 +77,8 @@ package final class Dispatcher: Sendable {
                 return Delivery(entry: updated, transportError: failure)
             }
             let now = Date()
-            let observation = ResponseObservation(response, policy: policy, now: now)
+            let observation = ResponseObservation(response, policy: policy, secrets: await secrets(besides: token),
+                                                  rules: configuration.redaction, now: now)
             let durationMs = (clock.now - start).timeInterval * 1000
 
             if observation.status == 401, usesCredentials, !hasRefreshed, let credentials {
@@ -100,6 +101,16 @@ package final class Dispatcher: Sendable {
             logger.debug("attempt recorded", metadata: ["entry.id": "\(entry.id)", "http.status": "\(observation.status)"])
             return Delivery(entry: updated, response: response, error: observation.error)
         }
+    }
+
+    /// Every secret a server might echo: the token just sent, every token the provider held, the
+    /// base URL's password.
+    private func secrets(besides token: String?) async -> [String] {
+        var secrets = await credentials?.heldSecrets() ?? []
+        if let token { secrets.append(token) }
+        if let password = baseURL.password(percentEncoded: false), !password.isEmpty { secrets.append(password) }
+        // Longest first: a token that contains another is replaced whole.
+        return secrets.sorted { $0.count > $1.count }
     }
 
     /// The policy's decision, except that an entry written as never replayed is never queued.

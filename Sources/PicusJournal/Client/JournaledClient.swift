@@ -36,6 +36,15 @@ public final class JournaledClient: Sendable {
         public var maximumResponseBodySize = 32 * 1024 * 1024
         /// How many bytes of an error response body each attempt keeps; the rest is not read.
         public var maximumErrorBodySize = ErrorBody.defaultCap
+        /// Header names, JSON keys and query parameters to redact beyond the built-in ones
+        /// (`X-Tenant-Key`, say). Applies to what is stored: request headers, query and body, response
+        /// headers and error bodies.
+        public var redaction = RedactionRules()
+        /// Whether a request body's secret-named fields (`password`, `api_key`, …) are kept on disk for
+        /// replay. True by default: the journal needs the body whole to replay it (the file is 0600).
+        /// False stores them redacted, and such an entry is never replayed: it is sent once, and a
+        /// retryable outcome fails it with a note that its secrets were not kept.
+        public var keepsSecretBodyFields = true
         /// Where the client logs. It never logs a token or a body.
         public var logger = Logger(label: "picus.journal.client")
 
@@ -118,13 +127,20 @@ public final class JournaledClient: Sendable {
             throw RequestError("'\(name)' is not a valid header name")
         }
         let path = request.pathWithoutQuery
-        let replayable = configuration.retryPolicy.isReplayable(method: request.method, path: path)
+        let rules = configuration.redaction
+        var replayable = configuration.retryPolicy.isReplayable(method: request.method, path: path)
+        var body = request.body
+        if let original = body, !replayable || !configuration.keepsSecretBodyFields {
+            body = Redactor.body(original, rules: rules)
+            // A body stored without its secrets cannot be sent again as it was.
+            if body != original { replayable = false }
+        }
         var headers = request.headers
         if dispatcher.credentials != nil { headers["Authorization"] = "Bearer \(Redactor.placeholder)" }
         return NewEntry(
             origin: dispatcher.origin, method: request.method, path: path,
-            query: replayable ? request.query : request.query.map(Redactor.query),
-            headers: Redactor.headers(headers), body: replayable ? request.body : request.body.map(Redactor.body),
+            query: replayable ? request.query : request.query.map { Redactor.query($0, rules: rules) },
+            headers: Redactor.headers(headers, rules: rules), body: body,
             state: state, createdAt: now, isReplayable: replayable)
     }
 }

@@ -22,30 +22,39 @@ package struct ResponseObservation: Sendable {
     package var serverNotBefore: Date?
     /// Why the body is not whole, if it is not.
     package var bodyIssue: TransportResponse.BodyIssue?
+    /// The extra names redacted from stored headers.
+    package var redactionRules: RedactionRules
 
     /// Observes a response.
     ///
     /// - Parameters:
     ///   - response: What the transport returned.
     ///   - policy: Clamps the server's times.
+    ///   - secrets: Values never to store (the tokens this process holds): scrubbed from the headers and
+    ///     the error body before anything is decoded from them.
+    ///   - rules: Extra names to redact.
     ///   - now: The time the response arrived.
-    package init(_ response: TransportResponse, policy: RetryPolicy, now: Date) {
+    package init(_ response: TransportResponse, policy: RetryPolicy, secrets: [String] = [], rules: RedactionRules = RedactionRules(),
+                 now: Date) {
         status = response.status
-        headers = response.headerDictionary
+        headers = response.headerDictionary.mapValues { Redactor.scrub($0, secrets: secrets) }
+        redactionRules = rules
         bodyIssue = response.bodyIssue
         if (200..<300).contains(status) {
             error = nil
         } else {
-            var body = ErrorBody.decode(Redactor.body(response.body), contentType: headers["content-type"], cap: response.body.count)
+            let stored = Redactor.scrub(Redactor.body(response.body, rules: rules), secrets: secrets)
+            var body = ErrorBody.decode(stored, contentType: headers["content-type"], cap: stored.count)
             body.size = max(body.size, response.bodySize)
             error = body
         }
+        // As the server asked, clamped to the longest wait the policy honours.
         retryAfterMs = headers["retry-after"]
             .flatMap { RetryPolicy.retryAfterDate($0, now: now) }
-            .map { Int64((max(0, $0.timeIntervalSince(now)) * 1000).rounded()) }
+            .map { Int64((min(max(0, $0.timeIntervalSince(now)), policy.longestWait.timeInterval) * 1000).rounded()) }
         rateLimitLimit = headers["x-ratelimit-limit"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         rateLimitRemaining = headers["x-ratelimit-remaining"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        rateLimitReset = headers["x-ratelimit-reset"].flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+        rateLimitReset = headers["x-ratelimit-reset"].flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }.flatMap { $0 > 0 ? $0 : nil }
         serverNotBefore = policy.earliestRetry(status: status, headers: headers, now: now)
     }
 
@@ -53,7 +62,7 @@ package struct ResponseObservation: Sendable {
     package func attempt(number: Int, startedAt: Date, durationMs: Double, outcome: Attempt.Outcome) -> NewAttempt {
         NewAttempt(
             number: number, startedAt: startedAt, durationMs: durationMs, status: status, outcome: outcome,
-            responseHeaders: Redactor.headers(headers), error: error, retryAfterMs: retryAfterMs,
+            responseHeaders: Redactor.headers(headers, rules: redactionRules), error: error, retryAfterMs: retryAfterMs,
             rateLimitLimit: rateLimitLimit, rateLimitRemaining: rateLimitRemaining, rateLimitReset: rateLimitReset,
             serverNotBefore: serverNotBefore)
     }

@@ -78,14 +78,14 @@ enum HAR {
     static func entry(for entry: PicusJournal.Entry, attempt: Attempt?, origin: String) -> Entry {
         var headers = entry.requestHeaders
         headers["idempotency-key"] = entry.uuid.uuidString.lowercased()
-        let query = entry.query.map(Redactor.query)
+        let query = entry.query.map { Redactor.query($0) }
         let queryItems: [NameValue] = (query ?? "").split(separator: "&").map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let name = String(parts[0])
             let value = parts.count > 1 ? String(parts[1]) : ""
             return NameValue(name: name.removingPercentEncoding ?? name, value: value.removingPercentEncoding ?? value)
         }
-        let body = entry.requestBody.map(Redactor.body)
+        let body = entry.requestBody.map { Redactor.body($0) }
         let request = Request(
             method: entry.method, url: origin + entry.redactedTarget, headers: nameValues(headers), queryString: queryItems,
             postData: body.map { PostData(mimeType: headers["content-type"] ?? "application/json", text: String(decoding: $0, as: UTF8.self)) },

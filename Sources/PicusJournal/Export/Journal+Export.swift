@@ -161,15 +161,22 @@ private struct ExportWriter {
     }
 }
 
-/// RFC 4180 fields.
+/// RFC 4180 fields, safe to open in a spreadsheet.
 enum CSV {
+    /// A field: quoted when it holds a comma, a quote or a line break; and a field that a spreadsheet
+    /// would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a
+    /// leading `'`, which spreadsheets show as text.
     static func field(_ text: String) -> String {
+        var text = text
+        if let first = text.utf8.first, formulaStarts.contains(first) { text = "'" + text }
         // Bytes, not Characters: "\r\n" is one Character, equal to neither "\r" nor "\n".
         guard text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) else {
             return text
         }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
+
+    private static let formulaStarts: Set<UInt8> = [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D]
 }
 
 /// A failure to write an export's file.

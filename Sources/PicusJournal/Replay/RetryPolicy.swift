@@ -189,26 +189,35 @@ public struct RetryPolicy: Sendable {
     }
 
     /// The earliest time the server allows a retry: `Retry-After` in either form, else on a 429
-    /// `X-Ratelimit-Reset`; clamped to `longestWait`. Nil when the server said nothing.
+    /// `X-Ratelimit-Reset`; a time beyond `longestWait` is clamped to it, in every form. Nil when the
+    /// server said nothing usable (a negative or unparsable value is ignored).
     public func earliestRetry(status: Int, headers: [String: String], now: Date) -> Date? {
         var asked = headers["retry-after"].flatMap { Self.retryAfterDate($0, now: now) }
-        if asked == nil, status == 429, let reset = headers["x-ratelimit-reset"].flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }),
-            reset.isFinite, reset > 0, reset < 1e15
-        {
-            asked = Date(timeIntervalSince1970: reset > 1e12 ? reset / 1000 : reset)
+        if asked == nil, status == 429, let reset = headers["x-ratelimit-reset"].flatMap(Self.rateLimitResetDate) {
+            asked = reset
         }
         guard let asked else { return nil }
         return min(asked, now.addingTimeInterval(longestWait.timeInterval))
     }
 
-    /// Parses `Retry-After`: delta seconds or an HTTP-date (RFC 9110 §10.2.3).
+    /// Parses `Retry-After`: delta seconds or an HTTP-date (RFC 9110 §10.2.3). A delta too large to
+    /// represent is `.distantFuture` (the caller clamps it); a negative or unparsable value is nil.
     public static func retryAfterDate(_ value: String, now: Date) -> Date? {
         let value = value.trimmingCharacters(in: .whitespaces)
-        if let seconds = Double(value) {
-            // A nonsense number (negative, infinite, centuries) asks for nothing usable.
-            return seconds.isFinite && seconds >= 0 && seconds < 1e10 ? now.addingTimeInterval(seconds) : nil
+        if !value.isEmpty, value.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
+            // delta-seconds = 1*DIGIT: any number of digits, so a huge one is a very long wait.
+            guard let seconds = Double(value), seconds.isFinite, seconds < 1e12 else { return .distantFuture }
+            return now.addingTimeInterval(seconds)
         }
         return HTTPDate.parse(value)
+    }
+
+    /// Parses `X-Ratelimit-Reset`: epoch seconds, or milliseconds above 10^12. A value past what a
+    /// date can hold is `.distantFuture`; a negative, zero or unparsable one is nil.
+    static func rateLimitResetDate(_ value: String) -> Date? {
+        guard let reset = Double(value.trimmingCharacters(in: .whitespaces)), reset > 0, !reset.isNaN else { return nil }
+        guard reset.isFinite, reset < 1e15 else { return .distantFuture }
+        return Date(timeIntervalSince1970: reset > 1e12 ? reset / 1000 : reset)
     }
 }
 

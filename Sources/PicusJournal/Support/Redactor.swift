@@ -7,8 +7,41 @@ public enum Redactor {
     public static let placeholder = "<redacted>"
 
     private static let exactNames: Set<String> = ["authorization", "proxy-authorization", "cookie", "set-cookie"]
-    private static let secretWords: [[UInt8]] = ["token", "password", "passwd", "secret", "api_key", "api-key", "apikey", "credential"]
+    private static let secretWords: [[UInt8]] = ["token", "password", "passwd", "secret", "api_key", "api-key", "apikey", "credential", "session"]
         .map { Array($0.utf8) }
+    /// Header names are redacted more eagerly than JSON keys: any header named like a key or a cookie.
+    private static let headerWords: [[UInt8]] = ["key", "cookie", "auth"].map { Array($0.utf8) }
+
+    /// Whether a header name names a secret: the words of ``isSecret(name:)`` plus `key`, `cookie`
+    /// and `auth` (`X-Tenant-Key`, `X-Session-Cookie`, `X-Auth-…`), or one of `extra` (lower-case).
+    public static func isSecretHeader(name: String, extra: Set<String> = []) -> Bool {
+        let lowered = name.lowercased()
+        if isSecret(name: lowered) || extra.contains(lowered) { return true }
+        let bytes = Array(lowered.utf8)
+        return headerWords.contains { word in
+            bytes.count >= word.count && (0...(bytes.count - word.count)).contains { bytes[$0..<($0 + word.count)].elementsEqual(word) }
+        }
+    }
+
+    /// Replaces every occurrence of each secret value (an access token this process held, the refresh
+    /// token) in `data`: a server that echoes a token does not get it stored.
+    public static func scrub(_ data: Data, secrets: [String]) -> Data {
+        var data = data
+        for secret in secrets where secret.utf8.count >= 8 {
+            let needle = Data(secret.utf8)
+            while let range = data.range(of: needle) { data.replaceSubrange(range, with: Data(placeholder.utf8)) }
+        }
+        return data
+    }
+
+    /// Replaces every occurrence of each secret value in `text`.
+    public static func scrub(_ text: String, secrets: [String]) -> String {
+        var text = text
+        for secret in secrets where secret.utf8.count >= 8 && text.contains(secret) {
+            text = text.replacingOccurrences(of: secret, with: placeholder)
+        }
+        return text
+    }
 
     /// Whether a header, JSON key or query parameter name names a secret.
     public static func isSecret(name: String) -> Bool {
@@ -44,11 +77,15 @@ public enum Redactor {
     }
 
     /// The headers with every secret value replaced; an `Authorization: Bearer …` keeps its scheme.
-    public static func headers(_ headers: [String: String]) -> [String: String] {
+    ///
+    /// - Parameters:
+    ///   - headers: The header fields.
+    ///   - rules: Extra names to redact.
+    public static func headers(_ headers: [String: String], rules: RedactionRules = RedactionRules()) -> [String: String] {
         var redacted: [String: String] = [:]
         for (name, value) in headers {
             let lowered = name.lowercased()
-            guard isSecret(name: lowered) else {
+            guard isSecretHeader(name: lowered, extra: rules.headerNames) else {
                 redacted[lowered] = value
                 continue
             }
@@ -62,51 +99,82 @@ public enum Redactor {
     }
 
     /// The JSON body with every secret field replaced, or nil when it is not JSON or holds no secret.
-    public static func jsonBody(_ body: Data) -> Data? {
-        guard mayHoldSecret(body), let value = JSONValue(parsing: body) else { return nil }
+    public static func jsonBody(_ body: Data, rules: RedactionRules = RedactionRules()) -> Data? {
+        guard mayHoldSecret(body) || rules.mayMatch(body), let value = JSONValue(parsing: body) else { return nil }
         var changed = false
-        let redacted = redact(value, changed: &changed)
+        let redacted = redact(value, rules: rules, changed: &changed)
         guard changed else { return nil }
         return Data(redacted.jsonText.utf8)
     }
 
     /// The body with secrets removed: JSON with secret fields replaced, a form-encoded body with
     /// secret parameters replaced, anything else unchanged.
-    public static func body(_ body: Data) -> Data {
-        if let json = jsonBody(body) { return json }
-        guard mayHoldSecret(body), let text = String(data: body, encoding: .utf8), text.contains("="),
+    public static func body(_ body: Data, rules: RedactionRules = RedactionRules()) -> Data {
+        if let json = jsonBody(body, rules: rules) { return json }
+        guard mayHoldSecret(body) || rules.mayMatch(body), let text = String(data: body, encoding: .utf8), text.contains("="),
             !text.contains(where: { $0 == " " || $0 == "\n" || $0 == "{" || $0 == "<" })
         else { return body }
-        return Data(query(text).utf8)
+        return Data(query(text, rules: rules).utf8)
     }
 
     /// The query string (without `?`) with every secret parameter's value replaced.
-    public static func query(_ query: String) -> String {
+    public static func query(_ query: String, rules: RedactionRules = RedactionRules()) -> String {
         query.split(separator: "&", omittingEmptySubsequences: false).map { pair -> String in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let name = String(parts[0]).removingPercentEncoding ?? String(parts[0])
-            guard parts.count == 2, isSecret(name: name) else { return String(pair) }
+            guard parts.count == 2, isSecret(name: name) || rules.queryParameters.contains(name.lowercased()) else { return String(pair) }
             return "\(parts[0])=\(placeholder)"
         }.joined(separator: "&")
     }
 
-    private static func redact(_ value: JSONValue, changed: inout Bool) -> JSONValue {
+    private static func redact(_ value: JSONValue, rules: RedactionRules, changed: inout Bool) -> JSONValue {
         switch value {
         case .object(let fields):
             var result: [String: JSONValue] = [:]
             for (key, field) in fields {
-                if isSecret(name: key), field != .null {
+                if isSecret(name: key) || rules.jsonKeys.contains(key.lowercased()), field != .null {
                     result[key] = .string(placeholder)
                     changed = true
                 } else {
-                    result[key] = redact(field, changed: &changed)
+                    result[key] = redact(field, rules: rules, changed: &changed)
                 }
             }
             return .object(result)
         case .array(let items):
-            return .array(items.map { redact($0, changed: &changed) })
+            return .array(items.map { redact($0, rules: rules, changed: &changed) })
         default:
             return value
         }
+    }
+}
+
+/// Names to redact beyond the built-in ones (auth headers, cookies, and anything named like a token,
+/// password, secret, session, credential or API key; for headers also any `…key…`, `…cookie…`, `…auth…`).
+///
+/// ```swift
+/// var configuration = JournaledClient.Configuration()
+/// configuration.redaction.headerNames = ["x-tenant-key"]
+/// configuration.redaction.jsonKeys = ["customer_pin"]
+/// ```
+public struct RedactionRules: Sendable, Hashable {
+    /// Extra header names, any case.
+    public var headerNames: Set<String> { didSet { headerNames = Set(headerNames.map { $0.lowercased() }) } }
+    /// Extra JSON keys, at any depth, any case.
+    public var jsonKeys: Set<String> { didSet { jsonKeys = Set(jsonKeys.map { $0.lowercased() }) } }
+    /// Extra query parameters, any case.
+    public var queryParameters: Set<String> { didSet { queryParameters = Set(queryParameters.map { $0.lowercased() }) } }
+
+    /// Rules that redact the built-in names and these.
+    public init(headerNames: Set<String> = [], jsonKeys: Set<String> = [], queryParameters: Set<String> = []) {
+        self.headerNames = Set(headerNames.map { $0.lowercased() })
+        self.jsonKeys = Set(jsonKeys.map { $0.lowercased() })
+        self.queryParameters = Set(queryParameters.map { $0.lowercased() })
+    }
+
+    /// Whether a body may hold one of the extra keys (a cheap byte scan before parsing).
+    func mayMatch(_ body: Data) -> Bool {
+        guard !jsonKeys.isEmpty || !queryParameters.isEmpty else { return false }
+        let lowered = Data(body.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 })
+        return jsonKeys.union(queryParameters).contains { lowered.range(of: Data($0.utf8)) != nil }
     }
 }
