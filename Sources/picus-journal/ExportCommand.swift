@@ -23,7 +23,7 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(help: "har, ndjson or csv.")
     var format: ExportFormat = .har
 
-    @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("Write to this file (0600) instead of stdout.", valueName: "file"))
+    @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("Write to this file (0600, written whole then renamed into place; a FIFO or device is written in place; a link is followed; - is stdout).", valueName: "file"))
     var output: String?
 
     @Flag(help: "One HAR file for a support ticket: a summary in log.comment and log._summary, then the attempts.")
@@ -41,7 +41,7 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let journal = try journal.open()
+            let journal = try journal.openForReading()
             let query = filters.query(limit: limit)
             var options = ExportOptions()
             if let url = ProcessInfo.processInfo.environment["PICUS_API_URL"], !url.isEmpty { options.defaultOrigin = url }
@@ -51,7 +51,7 @@ struct ExportCommand: AsyncParsableCommand {
                 options.summary = "picus-journal \(PicusJournalVersion.current) support bundle, written \(ISO8601String(Date())). "
                     + StatisticsTable(statistics: statistics).render().replacingOccurrences(of: "\n", with: " | ")
             }
-            guard let output else {
+            guard let output, output != "-" else {
                 let result = try await journal.export(matching: query, as: format, options: options) { try writeOut($0) }
                 report(result, to: "stdout")
                 return

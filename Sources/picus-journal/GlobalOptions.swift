@@ -11,9 +11,14 @@ struct JournalOptions: ParsableArguments {
 
     var resolvedPath: String { path ?? Journal.defaultPath() }
 
-    /// Opens the journal; only the commands that write requests create a missing one.
+    /// Opens the journal to write; only the commands that write requests create a missing one.
     func open(creating: Bool = false) throws -> Journal {
         try Journal(path: resolvedPath, createIfMissing: creating)
+    }
+
+    /// Opens the journal to read it: no creation, no migration, not a byte written.
+    func openForReading() throws -> Journal {
+        try Journal(readingFrom: resolvedPath)
     }
 }
 

@@ -36,7 +36,7 @@ struct ListCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let journal = try journal.open()
+            let journal = try journal.openForReading()
             let page = try await journal.page(matching: filters.query(limit: limit, after: after))
             let output: String = switch format {
             case .json: try EntryDocument.json(page.entries.map { EntryDocument($0) }) + "\n"

@@ -26,7 +26,7 @@ struct ShowCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let journal = try journal.open()
+            let journal = try journal.openForReading()
             guard let entry = try await journal.entry(id: id) else {
                 throw CLIError("no entry \(id) in \(journal.path); run picus-journal list to see the ids")
             }

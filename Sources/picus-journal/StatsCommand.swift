@@ -31,7 +31,7 @@ struct StatsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let statistics = try await journal.open().statistics(matching: filters.query(limit: nil), by: by)
+            let statistics = try await journal.openForReading().statistics(matching: filters.query(limit: nil), by: by)
             if format == .json {
                 try writeJSON(statistics)
             } else {

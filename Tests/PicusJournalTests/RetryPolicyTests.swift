@@ -157,4 +157,20 @@ struct RetryPolicyOverrideTests {
         #expect(policy.decision(for: TransportError(.refused, "x"), attemptNumber: 1, method: "DELETE", path: "/v1/x",
                                 createdAt: now, now: now, random: 0) == .fail)
     }
+
+    @Test(arguments: ["99999999999", "99999999999999999999999999", HTTPDate.string(from: Date(timeIntervalSince1970: 32_503_680_000))])
+    func aServerTimeBeyondTheLongestWaitIsClampedToIt(retryAfter: String) {
+        let policy = RetryPolicy()
+        let asked = policy.earliestRetry(status: 503, headers: ["retry-after": retryAfter], now: now)
+        #expect(asked == now.addingTimeInterval(policy.longestWait.timeInterval))
+    }
+
+    @Test func aRateLimitResetBeyondTheLongestWaitIsClampedAndANegativeOneIgnored() {
+        let policy = RetryPolicy()
+        #expect(policy.earliestRetry(status: 429, headers: ["x-ratelimit-reset": "1e300"], now: now)
+                == now.addingTimeInterval(policy.longestWait.timeInterval))
+        #expect(policy.earliestRetry(status: 429, headers: ["x-ratelimit-reset": "-5"], now: now) == nil)
+        #expect(policy.earliestRetry(status: 503, headers: ["retry-after": "-5"], now: now) == nil)
+        #expect(policy.earliestRetry(status: 503, headers: ["retry-after": "soon"], now: now) == nil)
+    }
 }

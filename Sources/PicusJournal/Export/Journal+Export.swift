@@ -186,39 +186,91 @@ public struct ExportError: Error, Sendable, CustomStringConvertible {
 }
 
 extension Journal {
-    /// Exports to a file, mode 0600, that appears whole or not at all: the export is written beside
-    /// it (`FILE.partial-PID`) and renamed over it at the end; a failure leaves nothing behind.
+    /// Exports to a path, as the kind of thing there asks.
     ///
-    /// - Throws: ``ExportError`` when the file cannot be written (a folder, no such folder, a full disk);
+    /// - A missing path or a regular file gets a file, mode 0600, that appears whole or not at all: the
+    ///   export is written beside it (`FILE.partial-PID`) and renamed over it at the end; a failure
+    ///   leaves nothing behind.
+    /// - A symbolic link is followed, never replaced: its target is written as above.
+    /// - A FIFO, a device (`/dev/null`, a terminal) or anything under `/dev/` or `/proc/`
+    ///   (`/dev/stdout`) is written in place, never renamed over.
+    /// - A folder is refused.
+    ///
+    /// - Throws: ``ExportError`` when the path cannot be written (a folder, no such folder, a full disk);
     ///   ``JournalError`` when the journal cannot be read.
     public func export(
         matching query: JournalQuery, as format: ExportFormat, options: ExportOptions = ExportOptions(), toFile path: String
     ) async throws -> ExportResult {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw ExportError(description: "\(path) is a folder; pass a file name, like \(path)/ticket.har")
-        }
-        let partial = "\(path).partial-\(ProcessInfo.processInfo.processIdentifier)"
-        guard case .created = ExclusiveFile.create(atPath: partial, mode: 0o600), let handle = FileHandle(forWritingAtPath: partial) else {
-            throw ExportError(description: "cannot create \(path); check that its folder exists and is writable")
-        }
-        do {
-            let result = try await export(matching: query, as: format, options: options) { data in
+        switch try ExportTarget(path) {
+        case .inPlace:
+            guard let handle = FileHandle(forWritingAtPath: path) else {
+                throw ExportError(description: "cannot open \(path) for writing; check its permissions")
+            }
+            defer { try? handle.close() }
+            return try await export(matching: query, as: format, options: options) { data in
                 do {
                     try handle.write(contentsOf: data)
                 } catch {
                     throw ExportError(description: "cannot write \(path): \(error.localizedDescription)")
                 }
             }
+        case .replacing(let file):
+            return try await exportReplacing(file, shownAs: path, matching: query, as: format, options: options)
+        }
+    }
+
+    private func exportReplacing(
+        _ path: String, shownAs shown: String, matching query: JournalQuery, as format: ExportFormat, options: ExportOptions
+    ) async throws -> ExportResult {
+        let partial = "\(path).partial-\(ProcessInfo.processInfo.processIdentifier)"
+        guard case .created = ExclusiveFile.create(atPath: partial, mode: 0o600), let handle = FileHandle(forWritingAtPath: partial) else {
+            throw ExportError(description: "cannot create \(shown); check that its folder exists and is writable")
+        }
+        do {
+            let result = try await export(matching: query, as: format, options: options) { data in
+                do {
+                    try handle.write(contentsOf: data)
+                } catch {
+                    throw ExportError(description: "cannot write \(shown): \(error.localizedDescription)")
+                }
+            }
             try handle.close()
             if let code = ExclusiveFile.replace(path, with: partial) {
-                throw ExportError(description: "cannot write \(path): \(ExclusiveFile.describe(errno: code))")
+                throw ExportError(description: "cannot write \(shown): \(ExclusiveFile.describe(errno: code))")
             }
             return result
         } catch {
             try? handle.close()
             try? FileManager.default.removeItem(atPath: partial)
             throw error
+        }
+    }
+}
+
+/// Where an export goes, decided by what is at its path.
+enum ExportTarget {
+    /// Write into what is there (a FIFO, a device, `/dev/stdout`).
+    case inPlace
+    /// Write a new file beside this path and rename it over the path.
+    case replacing(String)
+
+    init(_ path: String) throws {
+        if path.hasPrefix("/dev/") || path.hasPrefix("/proc/") {
+            self = .inPlace
+            return
+        }
+        switch ExclusiveFile.kind(atPath: path) {
+        case .directory:
+            throw ExportError(description: "\(path) is a folder; pass a file name, like \(path)/ticket.har")
+        case .missing, .regular:
+            // A link, however deep, is followed to the file it names: the link stays a link.
+            let target = ExclusiveFile.followingLinks(path)
+            if ExclusiveFile.kind(atPath: target) == .directory {
+                throw ExportError(description: "\(path) leads to a folder; pass a file name")
+            }
+            self = .replacing(target)
+        case .other:
+            self = .inPlace
         }
     }
 }

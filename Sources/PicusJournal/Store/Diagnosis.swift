@@ -34,7 +34,7 @@ extension Journal {
     /// Opens the journal at `path` and checks it; a journal that cannot be opened is a failed check, not an error.
     public static func diagnose(path: String, thorough: Bool = false) async -> Diagnosis {
         do {
-            return try await Journal(path: path, createIfMissing: false).diagnose(thorough: thorough)
+            return try await Journal(readingFrom: path).diagnose(thorough: thorough)
         } catch {
             let isDamaged = (error as? JournalError)?.code == .corrupt
             return Diagnosis(checks: [Diagnosis.Check(
@@ -69,7 +69,7 @@ extension Journal {
         let isCurrent = applied == Self.knownSchemaVersions
         checks.append(.init(name: "schema", isHealthy: isCurrent,
                             detail: "version \(applied.last ?? "none") (this binary knows \(Self.knownSchemaVersions.last ?? "none"))",
-                            advice: isCurrent ? nil : "open it with this picus-journal once to migrate it"))
+                            advice: isCurrent ? nil : "run a writer of this picus-journal once (`picus-journal replay`) to migrate it"))
 
         let counts = try await countsByState()
         let summary = EntryState.allCases.compactMap { state in counts[state].map { "\(state.rawValue) \($0)" } }

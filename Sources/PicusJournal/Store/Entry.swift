@@ -103,7 +103,8 @@ extension Entry: FetchableRecord {
         notBefore = (try row.decode(forColumn: "notBefore") as Int64?).map(Date.init(unixMilliseconds:))
         leaseOwner = try row.decode(forColumn: "leaseOwner")
         leaseExpiresAt = (try row.decode(forColumn: "leaseExpiresAt") as Int64?).map(Date.init(unixMilliseconds:))
-        isReplayable = (try row.decode(forColumn: "isReplayable") as Bool?) ?? true
+        // A journal of schema 0002 or older, read as it is, has no such column.
+        isReplayable = row.hasColumn("isReplayable") ? (try row.decode(forColumn: "isReplayable") as Bool?) ?? true : true
     }
 }
 

@@ -44,7 +44,8 @@ public final class Journal: Sendable {
     public let path: String
     /// How it was opened.
     public let configuration: Configuration
-    let writer: DatabasePool
+    /// A pool for a writer; one read-only connection for a reader.
+    let writer: any DatabaseWriter
     /// Whether error messages are indexed for full-text search (SQLite with FTS5).
     public let hasFullTextSearch: Bool
     private let ownerLockSlot = OwnerLockSlot()
@@ -61,15 +62,39 @@ public final class Journal: Sendable {
     ///     as readers want: a mistyped path must not look like an empty journal.
     /// - Throws: ``JournalError`` with code `notFound`, `notSQLite`, `foreignDatabase`, `schemaTooNew`,
     ///   `schemaMismatch`, `cannotOpen`, `corrupt`, `readOnly` or `diskFull`. The file is left as it was.
-    public init(path: String, configuration: Configuration = Configuration(), createIfMissing: Bool = true) throws {
+    public convenience init(path: String, configuration: Configuration = Configuration(), createIfMissing: Bool = true) throws {
+        try self.init(path: path, configuration: configuration, createIfMissing: createIfMissing, readOnly: false)
+    }
+
+    /// Opens the journal at `path` to read it, and never writes a byte: no creation, no migration, no
+    /// checkpoint. What `list`, `show`, `stats`, `export` and `doctor` use.
+    ///
+    /// A journal of an older schema is read as it is. A user who may only read the file, in a folder
+    /// they cannot write, can read it as long as its `-shm` and `-wal` files exist and are readable
+    /// (SQLite's rule for read-only WAL databases) or no writer has it open (no `-wal` file).
+    ///
+    /// - Throws: ``JournalError`` with code `notFound`, `notSQLite`, `foreignDatabase`, `schemaTooNew`,
+    ///   `cannotOpen` or `corrupt`.
+    public convenience init(readingFrom path: String, configuration: Configuration = Configuration()) throws {
+        try self.init(path: path, configuration: configuration, createIfMissing: false, readOnly: true)
+    }
+
+    /// Whether this handle only reads.
+    public let isReadOnly: Bool
+
+    private init(path: String, configuration: Configuration, createIfMissing: Bool, readOnly: Bool) throws {
         let path = (path as NSString).expandingTildeInPath
         self.path = path
         self.configuration = configuration
+        self.isReadOnly = readOnly
         if !createIfMissing, !FileManager.default.fileExists(atPath: path) {
             throw JournalError(.notFound, "no journal at \(path); check --db or $PICUS_JOURNAL_DB (`picus-journal request`, `replay` and the library create one)", path: path)
         }
-        try Self.prepareFile(at: path)
-        try Self.inspect(path: path)
+        if !readOnly { try Self.prepareFile(at: path) }
+        let isJournal = try Self.inspect(path: path)
+        if readOnly, !isJournal {
+            throw JournalError(.notFound, "\(path) is empty, not a journal yet; `picus-journal request` or `replay` makes it one", path: path)
+        }
 
         var dbConfiguration = GRDB.Configuration()
         dbConfiguration.busyMode = .timeout(configuration.busyTimeout.timeInterval)
@@ -81,11 +106,17 @@ public final class Journal: Sendable {
                 try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             }
         }
+        dbConfiguration.readonly = readOnly
         do {
-            writer = try DatabasePool(path: path, configuration: dbConfiguration)
-            try Self.migrate(writer)
+            if readOnly {
+                writer = try DatabaseQueue(path: Self.readOnlyLocation(of: path), configuration: dbConfiguration)
+            } else {
+                let pool = try DatabasePool(path: path, configuration: dbConfiguration)
+                try Self.migrate(pool)
+                writer = pool
+            }
             hasFullTextSearch = try writer.read { db in try db.tableExists("attemptSearch") }
-            try Self.checkShape(of: writer, path: path)
+            if !readOnly { try Self.checkShape(of: writer, path: path) }
         } catch {
             throw JournalError.wrapping(error, path: path, doing: "open")
         }
@@ -144,7 +175,7 @@ public final class Journal: Sendable {
 
     /// Refuses a journal whose tables lack columns its schema version promises (an altered file):
     /// reading it would fail on every entry.
-    private static func checkShape(of writer: DatabasePool, path: String) throws {
+    private static func checkShape(of writer: any DatabaseWriter, path: String) throws {
         let missing: [String] = try writer.read { db in
             var missing: [String] = []
             for (table, columns) in expectedShape.sorted(by: { $0.key < $1.key }) {
@@ -216,32 +247,49 @@ public final class Journal: Sendable {
     /// Reads, without writing, whether the database is a journal this binary can use.
     ///
     /// The connection is read-only: closing a read-write one could checkpoint a WAL into the file.
-    private static func inspect(path: String) throws {
+    /// - Returns: Whether it is a journal already (false: an empty database, to be made one).
+    @discardableResult
+    private static func inspect(path: String) throws -> Bool {
         var configuration = GRDB.Configuration()
         configuration.busyMode = .timeout(10)
         configuration.readonly = true
         do {
-            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            let queue = try DatabaseQueue(path: readOnlyLocation(of: path), configuration: configuration)
             defer { try? queue.close() }
-            try queue.read { db in
+            return try queue.read { db in
                 let applicationID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
                 let tableCount = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'") ?? 0
                 if applicationID != Self.applicationID {
                     if applicationID != 0 || tableCount > 0 {
                         throw JournalError(.foreignDatabase, "\(path) is a SQLite database but not a picus-journal journal; pass another path with --db (the file was left untouched)", path: path)
                     }
-                    return
+                    return false
                 }
                 if try migrator.hasBeenSuperseded(db) {
                     let applied = try migrator.appliedIdentifiers(db).sorted().last ?? "?"
                     throw JournalError(.schemaTooNew, "journal \(path) has schema \(applied), newer than this picus-journal knows (\(knownSchemaVersions.last ?? "?")); upgrade picus-journal", path: path)
                 }
+                return true
             }
         } catch let error as DatabaseError where error.resultCode.primaryResultCode == .SQLITE_NOTADB {
             throw JournalError(.notSQLite, "\(path) is not a SQLite database, so not a journal; pass another path with --db (the file was left untouched)", path: path, underlyingError: error)
         } catch {
             throw JournalError.wrapping(error, path: path, doing: "open")
         }
+    }
+
+    /// Where a read-only connection opens the journal without creating a file.
+    ///
+    /// With a `-wal` file present a writer may be at work: the connection shares its WAL index (the
+    /// `-shm` file must be readable). Without one, no connection has the journal open and every commit
+    /// is in the main file: it is opened `immutable`, so SQLite creates no `-wal` or `-shm` file, which a
+    /// reader in a folder it cannot write could not create anyway.
+    private static func readOnlyLocation(of path: String) -> String {
+        guard !FileManager.default.fileExists(atPath: path + "-wal") else { return path }
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "?#%")
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        return "file:\(absolute.addingPercentEncoding(withAllowedCharacters: allowed) ?? absolute)?immutable=1"
     }
 
     /// Runs a write transaction, translating database failures into ``JournalError``.

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -42,6 +43,35 @@ package enum ExclusiveFile {
     @discardableResult
     package static func remove(_ path: String) -> Int32? {
         unlink(path) == 0 ? nil : errno
+    }
+
+    /// What is at a path, following links.
+    package enum Kind: Equatable {
+        case missing, regular, directory, other
+    }
+
+    package static func kind(atPath path: String) -> Kind {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return .missing }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: return .regular
+        case S_IFDIR: return .directory
+        default: return .other
+        }
+    }
+
+    /// The path a chain of symbolic links ends at (relative targets resolved against each link's
+    /// folder); the path itself when it is not a link. At most 40 links, as the kernel allows.
+    package static func followingLinks(_ path: String) -> String {
+        var current = path
+        for _ in 0..<40 {
+            var buffer = [CChar](repeating: 0, count: 4096)
+            let count = readlink(current, &buffer, buffer.count - 1)
+            guard count > 0 else { return current }
+            let target = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            current = target.hasPrefix("/") ? target : ((current as NSString).deletingLastPathComponent as NSString).appendingPathComponent(target)
+        }
+        return current
     }
 
     package static func describe(errno code: Int32) -> String {
