@@ -71,7 +71,7 @@ enum HAR {
         var _attempt: Int
         var _outcome: String?
         var _transportError: String?
-        var _error: ErrorDocument?
+        var _error: JSONValue?
     }
 
     /// One HAR entry for an attempt (or, for an entry never sent, for the request alone).
@@ -125,7 +125,7 @@ enum HAR {
             comment: attempt.transportError.map { "no response: \($0.rawValue)" },
             _entryId: entry.id, _uuid: entry.uuid.uuidString.lowercased(), _state: entry.state.rawValue,
             _attempt: attempt.number, _outcome: attempt.outcome.rawValue, _transportError: attempt.transportError?.rawValue,
-            _error: error.map { ErrorDocument(message: $0.message, errorCode: $0.errorCode, errors: $0.errors) })
+            _error: error.map { EntryDocument.errorValue(message: $0.message, errorCode: $0.errorCode, errors: $0.errors) })
     }
 
     private static func nameValues(_ headers: [String: String]) -> [NameValue] {

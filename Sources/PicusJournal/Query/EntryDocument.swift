@@ -23,36 +23,15 @@ public struct EntryDocument: Encodable, Sendable {
         self.attempts = attempts
     }
 
-    private enum Key: String, CodingKey {
-        case id, uuid, createdAt, updatedAt, method, path, state, status, transportError, attempts, error
-        case nextAttemptAt, requestHeaders, requestBody, leaseOwner, leaseExpiresAt, history
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: FieldKey.self)
+        for field in fields {
+            if let value = field.value(self) { try container.encode(value, forKey: FieldKey(field.key)) }
+        }
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: Key.self)
-        try container.encode(entry.id, forKey: .id)
-        try container.encode(entry.uuid.uuidString.lowercased(), forKey: .uuid)
-        try container.encode(ISO8601.string(from: entry.createdAt), forKey: .createdAt)
-        try container.encode(entry.method, forKey: .method)
-        try container.encode(entry.redactedTarget, forKey: .path)
-        try container.encode(entry.state.rawValue, forKey: .state)
-        try container.encode(entry.lastStatus, forKey: .status)
-        try container.encode(entry.lastTransportError?.rawValue, forKey: .transportError)
-        try container.encode(entry.attemptCount, forKey: .attempts)
-        if let error = entry.lastError {
-            try container.encode(ErrorDocument(message: error.message, errorCode: error.errorCode, errors: error.errors), forKey: .error)
-        } else {
-            try container.encodeNil(forKey: .error)
-        }
-        try container.encode(entry.nextAttemptAt.map(ISO8601.string(from:)), forKey: .nextAttemptAt)
-        guard let attempts else { return }
-        try container.encode(ISO8601.string(from: entry.updatedAt), forKey: .updatedAt)
-        try container.encode(Redactor.headers(entry.requestHeaders), forKey: .requestHeaders)
-        try container.encode(entry.requestBody.map { String(decoding: Redactor.body($0), as: UTF8.self) }, forKey: .requestBody)
-        try container.encode(entry.leaseOwner, forKey: .leaseOwner)
-        try container.encode(entry.leaseExpiresAt.map(ISO8601.string(from:)), forKey: .leaseExpiresAt)
-        try container.encode(attempts.map(AttemptDocument.init), forKey: .history)
-    }
+    /// The fields of this document: the list form, or with attempts the detailed form.
+    private var fields: [DocumentField<EntryDocument>] { attempts == nil ? Self.listFields : Self.detailFields }
 
     /// Encodes documents as JSON text: an array, `[]` when empty.
     public static func json(_ documents: [EntryDocument], pretty: Bool = true) throws -> String {
@@ -72,62 +51,120 @@ public struct EntryDocument: Encodable, Sendable {
     }
 }
 
-/// `{"message","errorCode","errors"}`: `errorCode` is a number when the server sent one, else a string.
-struct ErrorDocument: Encodable {
-    var message: String?
-    var errorCode: String?
-    var errors: JSONValue?
+/// One field of a document: its key, and its value for a source (nil leaves the key out).
+struct DocumentField<Source>: Sendable {
+    let key: String
+    let value: @Sendable (Source) -> JSONValue?
 
-    private enum Key: String, CodingKey { case message, errorCode, errors }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: Key.self)
-        try container.encode(message, forKey: .message)
-        if let errorCode, let number = Int64(errorCode), String(number) == errorCode {
-            try container.encode(number, forKey: .errorCode)
-        } else {
-            try container.encode(errorCode, forKey: .errorCode)
-        }
-        try container.encode(errors, forKey: .errors)
+    init(_ key: String, _ value: @escaping @Sendable (Source) -> JSONValue?) {
+        self.key = key
+        self.value = value
     }
 }
 
-/// One attempt in the detailed form of an entry.
-struct AttemptDocument: Encodable {
-    let attempt: Attempt
+/// A coding key for a field's name.
+private struct FieldKey: CodingKey {
+    let stringValue: String
+    var intValue: Int? { nil }
+    init(_ name: String) { stringValue = name }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
 
-    private enum Key: String, CodingKey {
-        case number, startedAt, durationMs, status, transportError, outcome, responseHeaders, error, bodyKind, body
-        case bodySize, retryAfterMs, rateLimit
+/// The one description of each document: every writer — the `Encodable` form behind `list` and
+/// `show --format json`, the export's hand-written JSON and NDJSON, and CSV — iterates these lists.
+extension EntryDocument {
+    /// The list form's fields, in key order.
+    static let listFields: [DocumentField<EntryDocument>] = [
+        DocumentField("attempts") { .integer(Int64($0.entry.attemptCount)) },
+        DocumentField("createdAt") { .string(ISO8601.string(from: $0.entry.createdAt)) },
+        DocumentField("error") { document in
+            document.entry.lastError.map { errorValue(message: $0.message, errorCode: $0.errorCode, errors: $0.errors) } ?? .null
+        },
+        DocumentField("id") { .integer($0.entry.id) },
+        DocumentField("method") { .string($0.entry.method) },
+        DocumentField("nextAttemptAt") { optional($0.entry.nextAttemptAt.map { .string(ISO8601.string(from: $0)) }) },
+        DocumentField("path") { .string($0.entry.redactedTarget) },
+        DocumentField("state") { .string($0.entry.state.rawValue) },
+        DocumentField("status") { optional($0.entry.lastStatus.map { .integer(Int64($0)) }) },
+        DocumentField("transportError") { optional($0.entry.lastTransportError.map { .string($0.rawValue) }) },
+        DocumentField("uuid") { .string($0.entry.uuid.uuidString.lowercased()) },
+    ]
+
+    /// The detailed form's fields, in key order: the list form's and the entry's history.
+    static let detailFields: [DocumentField<EntryDocument>] = (listFields + [
+        DocumentField("history") { .array(($0.attempts ?? []).map(attemptValue)) },
+        DocumentField("leaseExpiresAt") { optional($0.entry.leaseExpiresAt.map { .string(ISO8601.string(from: $0)) }) },
+        DocumentField("leaseOwner") { optional($0.entry.leaseOwner.map { .string($0) }) },
+        DocumentField("requestBody") { optional($0.entry.requestBody.map { .string(String(decoding: Redactor.body($0), as: UTF8.self)) }) },
+        DocumentField("requestHeaders") { headersValue(Redactor.headers($0.entry.requestHeaders)) },
+        DocumentField("updatedAt") { .string(ISO8601.string(from: $0.entry.updatedAt)) },
+    ]).sorted { $0.key < $1.key }
+
+    /// The fields of one attempt in the detailed form, in key order.
+    static let attemptFields: [DocumentField<Attempt>] = [
+        DocumentField("body") { attempt in
+            attempt.error.map { error in
+                let raw = Redactor.body(error.raw)
+                return .string(error.kind == .binary ? raw.base64EncodedString() : String(decoding: raw, as: UTF8.self))
+            }
+        },
+        DocumentField("bodyKind") { $0.error.map { .string($0.kind.rawValue) } },
+        DocumentField("bodySize") { $0.error.map { .integer(Int64($0.size)) } },
+        DocumentField("durationMs") { .number(($0.durationMs * 1000).rounded() / 1000) },
+        DocumentField("error") { attempt in
+            attempt.error.map { errorValue(message: $0.message, errorCode: $0.errorCode, errors: $0.errors) } ?? .null
+        },
+        DocumentField("number") { .integer(Int64($0.number)) },
+        DocumentField("outcome") { .string($0.outcome.rawValue) },
+        DocumentField("rateLimit") { attempt in
+            guard attempt.rateLimitLimit != nil || attempt.rateLimitReset != nil else { return .null }
+            return .object([
+                "limit": optional(attempt.rateLimitLimit.map { .integer(Int64($0)) }),
+                "remaining": optional(attempt.rateLimitRemaining.map { .integer(Int64($0)) }),
+                "reset": optional(attempt.rateLimitReset.map { .integer($0) }),
+            ])
+        },
+        DocumentField("responseHeaders") { headersValue(Redactor.headers($0.responseHeaders)) },
+        DocumentField("retryAfterMs") { optional($0.retryAfterMs.map { .integer($0) }) },
+        DocumentField("startedAt") { .string(ISO8601.string(from: $0.startedAt)) },
+        DocumentField("status") { optional($0.status.map { .integer(Int64($0)) }) },
+        DocumentField("transportError") { optional($0.transportError.map { .string($0.rawValue) }) },
+    ]
+
+    /// `{"errorCode","errors","message"}`: `errorCode` is a number when the server sent one, else a string.
+    static func errorValue(message: String?, errorCode: String?, errors: JSONValue?) -> JSONValue {
+        let code: JSONValue = errorCode.map { code in
+            if let number = Int64(code), String(number) == code { return .integer(number) }
+            return .string(code)
+        } ?? .null
+        return .object(["errorCode": code, "errors": errors ?? .null, "message": optional(message.map { .string($0) })])
     }
 
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: Key.self)
-        try container.encode(attempt.number, forKey: .number)
-        try container.encode(ISO8601.string(from: attempt.startedAt), forKey: .startedAt)
-        try container.encode((attempt.durationMs * 1000).rounded() / 1000, forKey: .durationMs)
-        try container.encode(attempt.status, forKey: .status)
-        try container.encode(attempt.transportError?.rawValue, forKey: .transportError)
-        try container.encode(attempt.outcome.rawValue, forKey: .outcome)
-        try container.encode(Redactor.headers(attempt.responseHeaders), forKey: .responseHeaders)
-        if let error = attempt.error {
-            try container.encode(ErrorDocument(message: error.message, errorCode: error.errorCode, errors: error.errors), forKey: .error)
-            try container.encode(error.kind.rawValue, forKey: .bodyKind)
-            let raw = Redactor.body(error.raw)
-            let text = error.kind == .binary ? raw.base64EncodedString() : String(decoding: raw, as: UTF8.self)
-            try container.encode(text, forKey: .body)
-            try container.encode(error.size, forKey: .bodySize)
-        } else {
-            try container.encodeNil(forKey: .error)
+    private static func attemptValue(_ attempt: Attempt) -> JSONValue {
+        var object: [String: JSONValue] = [:]
+        for field in attemptFields {
+            if let value = field.value(attempt) { object[field.key] = value }
         }
-        try container.encode(attempt.retryAfterMs, forKey: .retryAfterMs)
-        if attempt.rateLimitLimit != nil || attempt.rateLimitReset != nil {
-            try container.encode(
-                ["limit": attempt.rateLimitLimit.map(Int64.init), "remaining": attempt.rateLimitRemaining.map(Int64.init),
-                 "reset": attempt.rateLimitReset], forKey: .rateLimit)
-        } else {
-            try container.encodeNil(forKey: .rateLimit)
+        return .object(object)
+    }
+
+    private static func headersValue(_ headers: [String: String]) -> JSONValue {
+        .object(headers.mapValues { .string($0) })
+    }
+
+    private static func optional(_ value: JSONValue?) -> JSONValue { value ?? .null }
+
+    /// The detailed form as one compact line of JSON, for exports: the same fields, through the
+    /// export's fast writer.
+    func appendJSON(to output: inout JSONOutput) {
+        output.beginObject()
+        for field in fields {
+            guard let value = field.value(self) else { continue }
+            output.key(field.key)
+            output.value(value)
         }
+        output.endObject()
     }
 }
 
@@ -139,24 +176,38 @@ extension EntryDocument {
         return try entries.map { String(decoding: try encoder.encode(EntryDocument($0)), as: UTF8.self) + "\n" }.joined()
     }
 
-    /// The columns of `list --format csv`, in order.
+    /// The columns of `list --format csv`, in order: the list form's fields, with `error` spread
+    /// over three columns.
     public static let csvColumns = [
         "id", "uuid", "createdAt", "method", "path", "state", "status", "transportError", "attempts", "errorMessage",
         "errorCode", "errors", "nextAttemptAt",
     ]
 
-    /// The list form of entries as CSV (RFC 4180), with a header row.
+    /// The list form of entries as CSV (RFC 4180, formulas neutralised), with a header row: each row
+    /// is the list document's values, so the two never disagree.
     public static func csv(_ entries: [Entry]) -> String {
         var lines = [csvColumns.joined(separator: ",")]
         for entry in entries {
-            let fields: [String?] = [
-                String(entry.id), entry.uuid.uuidString.lowercased(), ISO8601.string(from: entry.createdAt), entry.method,
-                entry.redactedTarget, entry.state.rawValue, entry.lastStatus.map(String.init), entry.lastTransportError?.rawValue,
-                String(entry.attemptCount), entry.lastErrorMessage, entry.lastErrorCode, entry.lastErrors?.jsonText,
-                entry.nextAttemptAt.map(ISO8601.string(from:)),
-            ]
-            lines.append(fields.map { CSV.field($0 ?? "") }.joined(separator: ","))
+            let document = EntryDocument(entry)
+            var values: [String: JSONValue] = [:]
+            for field in listFields { values[field.key] = field.value(document) }
+            var error: [String: JSONValue] = [:]
+            if case .object(let fields)? = values["error"] { error = fields }
+            values["errorMessage"] = error["message"]
+            values["errorCode"] = error["errorCode"]
+            values["errors"] = error["errors"]
+            lines.append(csvColumns.map { CSV.field(csvText(values[$0])) }.joined(separator: ","))
         }
         return lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    /// A value as CSV text: strings as they are, numbers in JSON form, null empty, the rest as JSON.
+    private static func csvText(_ value: JSONValue?) -> String {
+        switch value {
+        case nil, .null?: ""
+        case .string(let text)?: text
+        case .integer(let number)?: String(number)
+        case let value?: value.jsonText
+        }
     }
 }
