@@ -66,6 +66,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "PicusJournalFuzzing",
+            dependencies: ["PicusJournal", .product(name: "HTTPTypes", package: "swift-http-types")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "picus-journal-fuzz",
+            dependencies: ["PicusJournalFuzzing"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "picus-journal-bench",
             dependencies: ["PicusJournal", "PicusSandbox", .product(name: "HTTPTypes", package: "swift-http-types")],
@@ -74,7 +84,7 @@ let package = Package(
         .testTarget(
             name: "PicusJournalTests",
             dependencies: [
-                "PicusJournal", "PicusSandbox",
+                "PicusJournal", "PicusSandbox", "PicusJournalFuzzing",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
