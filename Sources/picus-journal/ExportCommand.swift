@@ -51,7 +51,7 @@ struct ExportCommand: AsyncParsableCommand {
                 options.summary = "picus-journal \(PicusJournalVersion.current) support bundle, written \(ISO8601String(Date())). "
                     + StatisticsTable(statistics: statistics).render().replacingOccurrences(of: "\n", with: " | ")
             }
-            guard let output, output != "-" else {
+            guard let output, output != "-", output != "/dev/stdout" else {
                 let result = try await journal.export(matching: query, as: format, options: options) { try writeOut($0) }
                 report(result, to: "stdout")
                 return

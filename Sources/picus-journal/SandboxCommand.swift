@@ -37,11 +37,16 @@ struct SandboxCommand: AsyncParsableCommand {
             configuration.refreshToken = refreshToken
             let signals = TerminationSignals()
             let sandbox = try await PicusSandbox.start(configuration: configuration)
-            FileHandle.standardOutput.write(Data("""
-                \(sandbox.url.absoluteString)
-                PicusSandbox listening; refresh token: \(refreshToken). Stop with Ctrl-C.
+            do {
+                try writeOut(Data("""
+                    \(sandbox.url.absoluteString)
+                    PicusSandbox listening; refresh token: \(refreshToken). Stop with Ctrl-C.
 
-                """.utf8))
+                    """.utf8))
+            } catch {
+                await sandbox.stop()
+                throw error
+            }
             let stopper = Task {
                 guard await signals.next() != nil else { return }
                 await sandbox.stop()

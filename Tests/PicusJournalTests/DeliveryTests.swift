@@ -273,3 +273,34 @@ final class JournalLocker: Sendable {
 
     func release() { released.signal() }
 }
+
+/// The notes a sender leaves when it lets go of entries outlive it, and every one of them is read.
+struct LeaseNoteTests {
+    @Test func notesOutliveTheirSenderAndEachEntryIsRecoveredFromItsOwn() async throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path("journal.sqlite")
+        var sender: Journal? = try Journal(path: path)
+        var leases: [String] = []
+        var ids: [Int64] = []
+        for status in [201, 503] {
+            let lease = "\(try sender!.ownerLock().ownerID)/\(status)"
+            let entry = try await sender!.insert(NewEntry(
+                method: "POST", path: "/v1/simulations", headers: [:], state: .inFlight, leaseOwner: lease,
+                leaseExpiresAt: Date().addingTimeInterval(3600), createdAt: Date()))
+            try sender!.ownerLock().leaveNote(OwnerLock.Note(status: status, reason: "the journal was locked by another process"), forLease: lease)
+            leases.append(lease)
+            ids.append(entry.id)
+        }
+        sender = nil  // the process "exits": its lock goes, its notes stay
+
+        let recoverer = try Journal(path: path)
+        let recovered = try await recoverer.recoverAbandoned(now: Date(), replay: true)
+
+        #expect(Set(recovered) == Set(ids))
+        #expect(try await recoverer.entry(id: ids[0])?.state == .succeeded)
+        #expect(try await recoverer.entry(id: ids[1])?.state == .queued)
+        #expect(try await recoverer.attempts(ofEntry: ids[1]).last?.error?.message?.contains("HTTP 503") == true)
+        let files = try FileManager.default.contentsOfDirectory(atPath: OwnerLock.folder(forJournal: path))
+        #expect(files.isEmpty, "the dead sender's file, notes and all, is removed once they are recorded: \(files)")
+    }
+}

@@ -32,7 +32,7 @@ public struct Delivery: Sendable {
         if let message = error?.message, !message.isEmpty {
             var text = message
             if let errors = error?.errors { text += " \(errors.jsonText)" }
-            parts.append("\u{201C}\(String(text.prefix(300)).escapingControlCharacters)\u{201D}")
+            parts.append("\u{201C}\(text.prefix(300))\u{201D}")
         }
         let fate: String = switch entry.state {
         case .succeeded: "succeeded"
@@ -44,6 +44,7 @@ public struct Delivery: Sendable {
         case .cancelled: "cancelled"
         case .pending, .inFlight: entry.state.rawValue
         }
-        return "entry \(entry.id) (\(entry.method) \(entry.redactedTarget.escapingControlCharacters)): \(parts.joined(separator: " ")); \(fate)"
+        // One line: whatever a server or a stack said is escaped, line breaks included.
+        return "entry \(entry.id) (\(entry.method) \(entry.redactedTarget)): \(parts.joined(separator: " ")); \(fate)".escapingControlCharacters
     }
 }

@@ -46,6 +46,24 @@ package final class Dispatcher: Sendable {
         let keeper = LeaseKeeper(journal: journal, entryID: entry.id, lease: lease, duration: configuration.leaseDuration,
                                  confirmedUntil: entry.leaseExpiresAt ?? Date())
         defer { keeper.stop() }
+        do {
+            return try await attempt(entry, headers: headers, body: body, keeper: keeper)
+        } catch {
+            // Whatever stopped this sender before its outcome was recorded, it lets go of the entry in
+            // words: the next replay takes it back at once instead of waiting for this process to end.
+            if !keeper.isLost, !(error is NoteLeft) {
+                try? journal.ownerLock().leaveNote(OwnerLock.Note(status: nil, reason: "the sender failed: \(error)"), forLease: lease)
+            }
+            throw (error as? NoteLeft)?.error ?? error
+        }
+    }
+
+    /// An error after which the sender already left its note.
+    private struct NoteLeft: Error {
+        let error: any Error
+    }
+
+    private func attempt(_ entry: Entry, headers: [String: String], body: Data?, keeper: LeaseKeeper) async throws -> Delivery {
         let usesCredentials = credentials != nil && !RetryPolicy.tokenExchange.contains(RetryPolicy.Endpoint(entry.method, entry.path))
         var number = entry.attemptCount + 1
         var hasRefreshed = false
@@ -150,15 +168,16 @@ package final class Dispatcher: Sendable {
             do {
                 return try await journal.record(attempt, forEntry: entry.id, leaseOwner: keeper.lease, then: transition)
             } catch let error as JournalError where error.code == .busy || error.code == .diskFull {
+                // Passing: keep the outcome in memory and try again while the lease holds.
                 let reason = error.code == .busy ? "the journal was locked by another process" : "the disk was full"
                 let outcome = attempt.status.map { "HTTP \($0)" }
                     ?? attempt.transportError.map { "no response (\($0.kind.rawValue))" } ?? "sent"
                 guard keeper.isHeld(at: Date()) else {
                     try? journal.ownerLock().leaveNote(OwnerLock.Note(status: attempt.status, reason: reason), forLease: keeper.lease)
-                    throw JournalError(
+                    throw NoteLeft(error: JournalError(
                         error.code,
                         "entry \(entry.id) (\(entry.method) \(entry.redactedTarget)) was sent (\(outcome)) but its outcome could not be recorded: \(reason); the next replay records it (a 2xx) or re-sends it with the same Idempotency-Key",
-                        path: error.path, entryID: entry.id, underlyingError: error)
+                        path: error.path, entryID: entry.id, underlyingError: error))
                 }
                 logger.notice("outcome not recorded yet; retrying", metadata: ["entry.id": "\(entry.id)", "reason": "\(reason)"])
                 // Not the caller's task: a cancelled sender still waits before it writes again.

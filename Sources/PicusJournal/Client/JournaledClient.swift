@@ -37,8 +37,9 @@ public final class JournaledClient: Sendable {
         /// How many bytes of an error response body each attempt keeps; the rest is not read.
         public var maximumErrorBodySize = ErrorBody.defaultCap
         /// Header names, JSON keys and query parameters to redact beyond the built-in ones
-        /// (`X-Tenant-Key`, say). Applies to what is stored: request headers, query and body, response
-        /// headers and error bodies.
+        /// (`X-Customer-Pin`, say). What they name never reaches the disk: request headers, query and
+        /// body, response headers and error bodies. A request whose own header, body field or query
+        /// parameter is redacted cannot be sent again as it was, so it is never replayed.
         public var redaction = RedactionRules()
         /// Whether a request body's secret-named fields (`password`, `api_key`, …) are kept on disk for
         /// replay. True by default: the journal needs the body whole to replay it (the file is 0600).
@@ -126,21 +127,33 @@ public final class JournaledClient: Sendable {
         for name in request.headers.keys where HTTPField.Name(name) == nil {
             throw RequestError("'\(name)' is not a valid header name")
         }
+        guard HTTPRequest.Method(request.method) != nil else {
+            throw RequestError("'\(request.method)' is not an HTTP method")
+        }
         let path = request.pathWithoutQuery
         let rules = configuration.redaction
         var replayable = configuration.retryPolicy.isReplayable(method: request.method, path: path)
-        var body = request.body
-        if let original = body, !replayable || !configuration.keepsSecretBodyFields {
-            body = Redactor.body(original, rules: rules)
-            // A body stored without its secrets cannot be sent again as it was.
-            if body != original { replayable = false }
+        // Headers named like secrets never reach the disk; a request that carried one of its own
+        // cannot be sent again as it was, so it is never replayed (the client sets Authorization itself).
+        let headers = Redactor.headers(request.headers, rules: rules)
+        if headers != Dictionary(request.headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first }) {
+            replayable = false
         }
-        var headers = request.headers
-        if dispatcher.credentials != nil { headers["Authorization"] = "Bearer \(Redactor.placeholder)" }
+        // The body and query are kept whole for replay — unless told otherwise, or they hold a name of
+        // the user's own rules, which never reaches the disk either.
+        let redactedBody = request.body.map { Redactor.body($0, rules: rules) }
+        let redactedQuery = request.query.map { Redactor.query($0, rules: rules) }
+        let bodyHasOwnSecret = request.body.map { rules.mayMatch($0) && Redactor.body($0) != redactedBody } ?? false
+        let queryHasOwnSecret = request.query.map { Redactor.query($0) != redactedQuery } ?? false
+        if bodyHasOwnSecret || queryHasOwnSecret || (!configuration.keepsSecretBodyFields && redactedBody != request.body) {
+            replayable = false
+        }
+        let body = replayable ? request.body : redactedBody
+        let query = replayable ? request.query : redactedQuery
+        var stored = headers
+        if dispatcher.credentials != nil { stored["authorization"] = "Bearer \(Redactor.placeholder)" }
         return NewEntry(
-            origin: dispatcher.origin, method: request.method, path: path,
-            query: replayable ? request.query : request.query.map { Redactor.query($0, rules: rules) },
-            headers: Redactor.headers(headers, rules: rules), body: body,
-            state: state, createdAt: now, isReplayable: replayable)
+            origin: dispatcher.origin, method: request.method, path: path, query: query,
+            headers: stored, body: body, state: state, createdAt: now, isReplayable: replayable)
     }
 }

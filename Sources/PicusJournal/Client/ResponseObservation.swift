@@ -45,6 +45,14 @@ package struct ResponseObservation: Sendable {
         } else {
             let stored = Redactor.scrub(Redactor.body(response.body, rules: rules), secrets: secrets)
             var body = ErrorBody.decode(stored, contentType: headers["content-type"], cap: stored.count)
+            // A token written with JSON escapes (`\/`, `\u0061`) survives the byte scrub: scrub what was decoded.
+            body.message = body.message.map { Redactor.scrub($0, secrets: secrets) }
+            body.errorCode = body.errorCode.map { Redactor.scrub($0, secrets: secrets) }
+            if let errors = body.errors, !secrets.isEmpty {
+                let text = errors.jsonText
+                let scrubbed = Redactor.scrub(text, secrets: secrets)
+                if scrubbed != text { body.errors = JSONValue(parsing: Data(scrubbed.utf8)) ?? .string(Redactor.placeholder) }
+            }
             body.size = max(body.size, response.bodySize)
             error = body
         }

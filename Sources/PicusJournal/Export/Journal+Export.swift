@@ -192,8 +192,8 @@ extension Journal {
     ///   export is written beside it (`FILE.partial-PID`) and renamed over it at the end; a failure
     ///   leaves nothing behind.
     /// - A symbolic link is followed, never replaced: its target is written as above.
-    /// - A FIFO, a device (`/dev/null`, a terminal) or anything under `/dev/` or `/proc/`
-    ///   (`/dev/stdout`) is written in place, never renamed over.
+    /// - A FIFO, a device (`/dev/null`, a terminal) or one of the process's own descriptors
+    ///   (`/dev/stdout`, `/dev/fd/N`) is written in place, never renamed over.
     /// - A folder is refused.
     ///
     /// - Throws: ``ExportError`` when the path cannot be written (a folder, no such folder, a full disk);
@@ -255,7 +255,8 @@ enum ExportTarget {
     case replacing(String)
 
     init(_ path: String) throws {
-        if path.hasPrefix("/dev/") || path.hasPrefix("/proc/") {
+        // The process's own descriptors: whatever they are, they are written in place.
+        if ["/dev/stdout", "/dev/stderr"].contains(path) || path.hasPrefix("/dev/fd/") || path.hasPrefix("/proc/self/fd/") {
             self = .inPlace
             return
         }

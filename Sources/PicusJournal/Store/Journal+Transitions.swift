@@ -169,18 +169,20 @@ extension Journal {
     /// `replay` is false or the entry is never replayed.
     package func recoverAbandoned(now: Date, replay: Bool) async throws -> [Int64] {
         let path = self.path
-        return try await write("recover abandoned entries in") { db in
+        let (recovered, deadOwners) = try await write("recover abandoned entries in") { db -> ([Int64], Set<String>) in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT id, isReplayable, leaseOwner, leaseExpiresAt, updatedAt,
                        (SELECT COALESCE(MAX(number), 0) FROM attempt WHERE entryId = entry.id) AS lastNumber
                 FROM entry WHERE state = ?
                 """, arguments: [EntryState.inFlight.rawValue])
             var recovered: [Int64] = []
+            var deadOwners: Set<String> = []
             for row in rows {
                 let lease: String? = row["leaseOwner"]
                 let expired = (row["leaseExpiresAt"] as Int64? ?? 0) <= now.unixMilliseconds
-                let verdict = lease.map { OwnerLock.test($0, journalPath: path, removingIfDead: true) }
-                    ?? OwnerLock.Verdict(liveness: .dead)
+                // Files are removed only after the commit: every row of one owner reads its notes.
+                let verdict = lease.map { OwnerLock.test($0, journalPath: path) } ?? OwnerLock.Verdict(liveness: .dead)
+                if verdict.liveness == .dead, let lease { deadOwners.insert(lease) }
                 switch (verdict.note, verdict.liveness) {
                 case (.some, _), (nil, .dead): break
                 case (nil, .unknown) where expired: break
@@ -219,8 +221,10 @@ extension Journal {
                                      state == .succeeded ? nil : message, now.unixMilliseconds, id])
                 recovered.append(id)
             }
-            return recovered
+            return (recovered, deadOwners)
         }
+        for lease in deadOwners { OwnerLock.removeIfDead(lease, journalPath: path) }
+        return recovered
     }
 
     /// Expires queued entries older than `maximumAge`, and untouched for as long, without sending them.
@@ -248,8 +252,8 @@ extension Journal {
             if entry.state.isFinal {
                 throw JournalError(.invalidTransition, "entry \(id) is \(entry.state.rawValue); only a queued or pending entry can be cancelled", entryID: id)
             }
-            if self.isHeld(entry, now: now) {
-                throw JournalError(.invalidTransition, "entry \(id) is being sent by \(entry.leaseOwner ?? "another process"); retry once that attempt is recorded", entryID: id)
+            if entry.state == .inFlight {
+                throw JournalError(.invalidTransition, "entry \(id) is in flight (\(entry.leaseOwner ?? "another process")); if its sender is gone, `picus-journal replay` takes it back first", entryID: id)
             }
             return (.cancelled, nil)
         }
@@ -268,20 +272,12 @@ extension Journal {
             switch entry.state {
             case .succeeded:
                 throw JournalError(.invalidTransition, "entry \(id) succeeded; requeueing it would send it twice", entryID: id)
-            case .inFlight where self.isHeld(entry, now: now):
-                throw JournalError(.invalidTransition, "entry \(id) is being sent by \(entry.leaseOwner ?? "another process"); it needs no requeue", entryID: id)
+            case .inFlight:
+                throw JournalError(.invalidTransition, "entry \(id) is in flight (\(entry.leaseOwner ?? "another process")); if its sender is gone, `picus-journal replay` takes it back first", entryID: id)
             default:
                 return (.queued, now)
             }
         }
-    }
-
-    /// Whether a live sender holds an in-flight entry (one whose sender is gone is not held).
-    private func isHeld(_ entry: Entry, now: Date) -> Bool {
-        guard entry.state == .inFlight else { return false }
-        let recoverable = OwnerLock.recoverableAt(lease: entry.leaseOwner, expiresAt: entry.leaseExpiresAt ?? .distantPast,
-                                                  journalPath: path, now: now)
-        return recoverable.map { $0 > now } ?? true
     }
 
     private func transition(

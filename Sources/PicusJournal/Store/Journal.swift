@@ -278,14 +278,19 @@ public final class Journal: Sendable {
         }
     }
 
-    /// Where a read-only connection opens the journal without creating a file.
+    /// Where a read-only connection opens the journal.
     ///
-    /// With a `-wal` file present a writer may be at work: the connection shares its WAL index (the
-    /// `-shm` file must be readable). Without one, no connection has the journal open and every commit
-    /// is in the main file: it is opened `immutable`, so SQLite creates no `-wal` or `-shm` file, which a
-    /// reader in a folder it cannot write could not create anyway.
+    /// Normally the journal itself: the connection shares the WAL index of any writer (SQLite may
+    /// create the `-wal` and `-shm` files, never touching the journal file). Only when there is no
+    /// `-wal` file (no connection has the journal open, every commit is in the main file) and the
+    /// folder cannot be written (so SQLite could not create them) is it opened `immutable`: a reader
+    /// with read permission only can still read. A writer that starts and checkpoints during such a
+    /// read could change pages under it; that is the price of reading where one may not write.
     private static func readOnlyLocation(of path: String) -> String {
-        guard !FileManager.default.fileExists(atPath: path + "-wal") else { return path }
+        let folder = (path as NSString).deletingLastPathComponent
+        guard !FileManager.default.fileExists(atPath: path + "-wal"),
+            !FileManager.default.isWritableFile(atPath: folder.isEmpty ? "." : folder)
+        else { return path }
         var allowed = CharacterSet.urlPathAllowed
         allowed.remove(charactersIn: "?#%")
         let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path

@@ -19,6 +19,9 @@ package final class OwnerLock: @unchecked Sendable {
     package let ownerID: String
     private let file: String
     private let descriptor: Int32
+    // Set under `noteLock` when a note is written: such a file outlives the process, for recovery.
+    private let noteLock = NSLock()
+    private var hasNotes = false
 
     /// What a test of a lease owner found.
     package enum Liveness: Sendable, Equatable {
@@ -52,6 +55,8 @@ package final class OwnerLock: @unchecked Sendable {
             guard flock(candidate, LOCK_EX | LOCK_NB) == 0 else {
                 let code = errno
                 close(candidate)
+                // A sweeper is testing the brand-new file: it will find it empty and may remove it; try again.
+                if code == EWOULDBLOCK { continue }
                 throw JournalError(.cannotOpen, "cannot lock \(file): \(ExclusiveFile.describe(errno: code))", path: journalPath)
             }
             var opened = stat()
@@ -88,15 +93,19 @@ package final class OwnerLock: @unchecked Sendable {
     }
 
     deinit {
-        unlink(file)
+        // A file with notes stays: the writer that takes the leases back reads them, then removes it.
+        if !noteLock.withLock({ hasNotes }) { unlink(file) }
         close(descriptor)
     }
 
     /// This host's name, as leases record it.
     package static let hostName = ProcessInfo.processInfo.hostName
 
-    /// The folder of the liveness locks of a journal's senders.
-    package static func folder(forJournal path: String) -> String { path + "-owners" }
+    /// The folder of the liveness locks of a journal's senders: beside the journal's real path, so that
+    /// two processes that reach one journal through different links share one folder.
+    package static func folder(forJournal path: String) -> String {
+        URL(fileURLWithPath: path).resolvingSymlinksInPath().path + "-owners"
+    }
 
     /// What a sender that let go of a lease without recording its outcome left word of.
     package struct Note: Sendable, Equatable {
@@ -104,6 +113,11 @@ package final class OwnerLock: @unchecked Sendable {
         package var status: Int?
         /// Why the outcome could not be recorded.
         package var reason: String
+
+        package init(status: Int?, reason: String) {
+            self.status = status
+            self.reason = reason
+        }
     }
 
     /// What a test of a lease found: whether its owner lives, and the note it left about this lease.
@@ -116,9 +130,7 @@ package final class OwnerLock: @unchecked Sendable {
 
     /// Tests the owner of a lease — `host:pid:instance`, optionally followed by `/token`.
     ///
-    /// - Parameter removingIfDead: Remove a dead owner's lock file (the recovering writer does; a
-    ///   reader leaves it, and its notes, for that writer).
-    package static func test(_ lease: String, journalPath: String, removingIfDead: Bool) -> Verdict {
+    package static func test(_ lease: String, journalPath: String) -> Verdict {
         let owner = lease.split(separator: "/", maxSplits: 1).first.map(String.init) ?? lease
         let parts = owner.split(separator: ":")
         guard parts.count == 3, String(parts[0]) == hostName, let pid = Int32(parts[1]) else { return Verdict(liveness: .unknown) }
@@ -126,13 +138,13 @@ package final class OwnerLock: @unchecked Sendable {
         let descriptor = open(file, O_RDWR | O_CLOEXEC)
         guard descriptor >= 0 else {
             // Every sender makes its file before it takes a lease, and only a writer that found the
-            // owner dead removes it.
-            return Verdict(liveness: errno == ENOENT ? .dead : .unknown)
+            // owner dead removes it; a missing file is a dead owner when no process has its pid.
+            let missing = errno == ENOENT
+            return Verdict(liveness: missing && kill(pid, 0) != 0 && errno == ESRCH ? .dead : .unknown)
         }
         defer { close(descriptor) }
         let note = notes(in: descriptor)[lease]
         if flock(descriptor, LOCK_EX | LOCK_NB) == 0 {
-            if removingIfDead { unlink(file) }
             return Verdict(liveness: .dead, note: note)
         }
         return Verdict(liveness: isStopped(pid) ? .unknown : .alive, note: note)
@@ -142,13 +154,26 @@ package final class OwnerLock: @unchecked Sendable {
     /// expiry when the owner cannot be tested, never while the owner lives.
     package static func recoverableAt(lease: String?, expiresAt: Date, journalPath: String, now: Date) -> Date? {
         guard let lease else { return now }
-        let verdict = test(lease, journalPath: journalPath, removingIfDead: false)
+        let verdict = test(lease, journalPath: journalPath)
         if verdict.note != nil { return now }
         switch verdict.liveness {
         case .dead: return now
         case .alive: return nil
         case .unknown: return expiresAt
         }
+    }
+
+    /// Removes a dead owner's lock file, notes and all, once the writer that took its leases back has
+    /// committed; a live owner's file is left alone.
+    package static func removeIfDead(_ lease: String, journalPath: String) {
+        let owner = lease.split(separator: "/", maxSplits: 1).first.map(String.init) ?? lease
+        let parts = owner.split(separator: ":")
+        guard parts.count == 3, String(parts[0]) == hostName else { return }
+        let file = "\(folder(forJournal: journalPath))/\(parts[1])-\(parts[2]).lock"
+        let descriptor = open(file, O_RDWR | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { unlink(file) }
+        close(descriptor)
     }
 
     /// Leaves word that this process let go of `lease` without recording its outcome, and why, so
@@ -161,8 +186,11 @@ package final class OwnerLock: @unchecked Sendable {
         line.append(UInt8(ascii: "\t"))
         line.append(contentsOf: note.reason.replacingOccurrences(of: "\n", with: " ").utf8)
         line.append(UInt8(ascii: "\n"))
-        _ = lseek(descriptor, 0, SEEK_END)
-        _ = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        noteLock.withLock {
+            hasNotes = true
+            _ = lseek(descriptor, 0, SEEK_END)
+            _ = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        }
     }
 
     /// The notes in a lock file: lease → note.
