@@ -239,6 +239,13 @@ public final class Journal: Sendable {
         }
         switch ExclusiveFile.link(temporary, to: path) {
         case nil, EEXIST?: return
+        case EPERM?, ENOTSUP?, EOPNOTSUPP?, ENOSYS?:
+            // A filesystem without hard links (vfat, some network mounts): rename, unless another
+            // process made the journal meanwhile. (The race the link closes stays open here.)
+            if FileManager.default.fileExists(atPath: path) { return }
+            if let code = ExclusiveFile.replace(path, with: temporary) {
+                throw JournalError(.cannotOpen, "cannot create journal \(path): \(ExclusiveFile.describe(errno: code))", path: path)
+            }
         case let code?:
             throw JournalError(.cannotOpen, "cannot create journal \(path): \(ExclusiveFile.describe(errno: code)); check that its folder is writable", path: path)
         }
