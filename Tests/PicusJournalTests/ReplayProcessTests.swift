@@ -44,18 +44,29 @@ struct ReplayProcessTests {
         }
     }
 
-    @Test func aReplayKilledMidRunLosesNothingAndTheNextRunResendsNoSucceededEntry() async throws {
-        let folder = try TemporaryFolder()
-        let db = folder.path("journal.sqlite")
+    /// `count` POSTs waiting in a new journal in `folder`, on a sandbox that honours Idempotency-Keys
+    /// and answers `latency` late.
+    private func withPendingPosts(
+        _ count: Int, latency: Duration, in folder: TemporaryFolder,
+        _ body: (PicusSandbox, [Entry]) async throws -> Void
+    ) async throws {
         var configuration = PicusSandbox.Configuration.unlimited
         configuration.honoursIdempotencyKeys = true
         try await withSandbox(configuration) { sandbox in
             let client = try makeClient(folder: folder, sandbox: sandbox)
             var entries: [Entry] = []
-            for index in 0..<120 {
-                entries.append(try await client.enqueue(.post("/v1/simulations", json: #"{"simulation_name":"kill-\#(index)"}"#)))
+            for index in 0..<count {
+                entries.append(try await client.enqueue(.post("/v1/simulations", json: #"{"simulation_name":"pending-\#(index)"}"#)))
             }
-            await sandbox.setLatency(.milliseconds(15))
+            await sandbox.setLatency(latency)
+            try await body(sandbox, entries)
+        }
+    }
+
+    @Test func aReplayKilledMidRunLosesNothingAndTheNextRunResendsNoSucceededEntry() async throws {
+        let folder = try TemporaryFolder()
+        let db = folder.path("journal.sqlite")
+        try await withPendingPosts(120, latency: .milliseconds(15), in: folder) { sandbox, entries in
 
             let victim = try RunningProcess(["replay", "--concurrency", "2", "--lease", "1"], environment: environment(sandbox, db: db))
             _ = await sandbox.receivedRequests { $0.filter { $0.path == "/v1/simulations" }.count >= 30 }
@@ -96,15 +107,7 @@ struct ReplayProcessTests {
     @Test func aKilledReplayersEntriesAreTakenBackAtOnceByTheNextReplay() async throws {
         let folder = try TemporaryFolder()
         let db = folder.path("journal.sqlite")
-        var configuration = PicusSandbox.Configuration.unlimited
-        configuration.honoursIdempotencyKeys = true
-        try await withSandbox(configuration) { sandbox in
-            let client = try makeClient(folder: folder, sandbox: sandbox)
-            var entries: [Entry] = []
-            for index in 0..<60 {
-                entries.append(try await client.enqueue(.post("/v1/simulations", json: #"{"simulation_name":"crash-\#(index)"}"#)))
-            }
-            await sandbox.setLatency(.milliseconds(20))
+        try await withPendingPosts(60, latency: .milliseconds(20), in: folder) { sandbox, entries in
 
             // The default lease (30 s) outlives this test's time limit: only the liveness test can free the entries.
             let victim = try RunningProcess(["replay", "--concurrency", "2"], environment: environment(sandbox, db: db))
