@@ -118,24 +118,27 @@ struct DeliveryTests {
     @Test func aLeaseShorterThanTheAttemptIsRenewedAndAnotherReplayerSendsNothing() async throws {
         let folder = try TemporaryFolder()
         let server = try MisbehavingServer { _ in [.waitForGate, MisbehavingServer.response("201 Created", body: "{}")] }
-        let client = try client(folder, server.url) { $0.leaseDuration = .milliseconds(300) }
+        let events = LogEvents()
+        let client = try client(folder, server.url) {
+            $0.leaseDuration = .milliseconds(300)
+            $0.logger = events.logger
+        }
         let sending = Task { try await client.send(.post("/v1/simulations", json: #"{"simulation_name":"held"}"#)) }
         await server.waitForRequests(1)
         let first = try #require(try await client.journal.entries(matching: JournalQuery(limit: nil)).first)
         let firstExpiry = try #require(first.leaseExpiresAt)
 
-        // Wait until a renewal has moved the lease past where it first ended.
-        var renewed = first
-        while (renewed.leaseExpiresAt ?? .distantPast) <= firstExpiry.addingTimeInterval(0.5) {
-            try await Task.sleep(for: .milliseconds(20))
-            renewed = try #require(try await client.journal.entry(id: first.id))
-        }
+        // Four renewals, each at least a third of the lease after the one before: the lease has
+        // outlived where it first ended, and is still the sender's.
+        for _ in 0..<4 { await events.waitFor("lease renewed") }
+        let renewed = try #require(try await client.journal.entry(id: first.id))
         let other = try await runCLI(["replay", "--db", folder.path("journal.sqlite"), "--base-url", server.url.absoluteString],
                                      in: folder)
         server.openGate()
         let delivery = try await sending.value
 
         #expect(renewed.state == .inFlight)
+        #expect(try #require(renewed.leaseExpiresAt) > firstExpiry)
         #expect(other.status == 0)
         #expect(other.stdout.contains("Replayed 0"))
         #expect(delivery.entry.state == .succeeded)

@@ -44,7 +44,7 @@ package final class Dispatcher: Sendable {
     package func deliver(_ entry: Entry, headers: [String: String], body: Data?) async throws -> Delivery {
         let lease = entry.leaseOwner ?? ""
         let keeper = LeaseKeeper(journal: journal, entryID: entry.id, lease: lease, duration: configuration.leaseDuration,
-                                 confirmedUntil: entry.leaseExpiresAt ?? Date())
+                                 confirmedUntil: entry.leaseExpiresAt ?? Date(), logger: logger)
         defer { keeper.stop() }
         do {
             return try await attempt(entry, headers: headers, body: body, keeper: keeper)

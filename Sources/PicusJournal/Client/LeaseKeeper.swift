@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Keeps a sender's lease alive while its attempt is in flight and while its outcome is recorded:
 /// a live sender's lease never lapses, however short the lease or slow the server.
@@ -17,7 +18,8 @@ package final class LeaseKeeper: @unchecked Sendable {
     package let lease: String
 
     /// Starts keeping `lease` on `entryID`, confirmed until `until`.
-    package init(journal: Journal, entryID: Int64, lease: String, duration: Duration, confirmedUntil until: Date) {
+    package init(journal: Journal, entryID: Int64, lease: String, duration: Duration, confirmedUntil until: Date,
+                 logger: Logger) {
         self.lease = lease
         self.confirmedUntil = until
         let interval = max(duration / 3, .milliseconds(50))
@@ -34,6 +36,7 @@ package final class LeaseKeeper: @unchecked Sendable {
                         if held { self.confirmedUntil = until } else { self.lost = true }
                     }
                     if !held { return }
+                    logger.trace("lease renewed", metadata: ["entry.id": "\(entryID)"])
                 } catch {
                     continue
                 }
