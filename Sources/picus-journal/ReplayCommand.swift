@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PicusJournal
+import ServiceLifecycle
 
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -86,19 +87,7 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     private func watchUntilSignalled(_ engine: ReplayEngine) async throws {
-        let signals = TerminationSignals()
-        say("Replaying \(journal.resolvedPath) as entries fall due; stop with SIGINT or SIGTERM.")
-        let work = Task {
-            try await engine.run { item in say(item.summary) }
-        }
-        let stopper = Task {
-            guard let signal = await signals.next() else { return }
-            say("Received signal \(signal): finishing the requests under way.")
-            work.cancel()
-        }
-        defer { stopper.cancel() }
-        try await work.value
-        say("Stopped.")
+        try await runUntilSignalled(ReplayWatch(engine: engine, path: journal.resolvedPath))
     }
 
     private func describe(_ summary: ReplayEngine.Summary, journal: Journal) async throws -> String {
@@ -120,5 +109,22 @@ struct ReplayCommand: AsyncParsableCommand {
             lines.append("Nothing was due; the next entry falls due at \(ISO8601String(next)).")
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+/// `replay --watch` as a service: a line per replayed entry until graceful shutdown, then the
+/// requests under way finish and are recorded.
+struct ReplayWatch: Service {
+    let engine: ReplayEngine
+    let path: String
+
+    func run() async throws {
+        // Printed once the service group traps SIGINT and SIGTERM: from here a signal cannot kill
+        // the process mid-request.
+        say("Replaying \(path) as entries fall due; stop with SIGINT or SIGTERM.")
+        try await cancelWhenGracefulShutdown {
+            try await engine.run { item in say(item.summary) }
+        }
+        say("Stopped.")
     }
 }

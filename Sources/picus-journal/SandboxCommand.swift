@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PicusSandbox
+import ServiceLifecycle
 
 struct SandboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,28 +36,33 @@ struct SandboxCommand: AsyncParsableCommand {
             var configuration = noRateLimits ? PicusSandbox.Configuration.unlimited : PicusSandbox.Configuration()
             configuration.port = port
             configuration.refreshToken = refreshToken
-            let signals = TerminationSignals()
-            let sandbox = try await PicusSandbox.start(configuration: configuration)
-            do {
-                try writeOut(Data("""
-                    \(sandbox.url.absoluteString)
-                    PicusSandbox listening; refresh token: \(refreshToken). Stop with Ctrl-C.
+            try await runUntilSignalled(SandboxService(configuration: configuration))
+        }
+    }
+}
 
-                    """.utf8))
-            } catch {
-                await sandbox.stop()
-                throw error
-            }
-            let stopper = Task {
-                guard await signals.next() != nil else { return }
-                await sandbox.stop()
-            }
-            defer { stopper.cancel() }
-            do {
+/// The sandbox as a service: serves until graceful shutdown.
+struct SandboxService: Service {
+    let configuration: PicusSandbox.Configuration
+
+    func run() async throws {
+        let sandbox = try await PicusSandbox.start(configuration: configuration)
+        do {
+            try writeOut(Data("""
+                \(sandbox.url.absoluteString)
+                PicusSandbox listening; refresh token: \(configuration.refreshToken). Stop with Ctrl-C.
+
+                """.utf8))
+            try await withGracefulShutdownHandler {
                 try await sandbox.wait()
-            } catch is CancellationError {
-                // Stopped by a signal: a clean exit.
+            } onGracefulShutdown: {
+                Task { await sandbox.stop() }
             }
+        } catch is CancellationError {
+            // Stopped: a clean exit.
+        } catch {
+            await sandbox.stop()
+            throw error
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// Turns queued entries into delivered requests, on the server's schedule, across processes and crashes.
 ///
@@ -150,8 +151,10 @@ public actor ReplayEngine {
     /// runs out, and when another process writes new work. Stops cleanly on cancellation: the
     /// requests under way finish and are recorded.
     ///
+    /// ``run()`` is the same as a `Service`, stopping on graceful shutdown too.
+    ///
     /// - Parameter onReplay: Called with each replayed entry, as it finishes.
-    public func run(onReplay: @escaping @Sendable (Summary.Item) -> Void = { _ in }) async throws {
+    public func run(onReplay: @escaping @Sendable (Summary.Item) -> Void) async throws {
         var isFirstPass = true
         do {
             while !Task.isCancelled {
@@ -267,5 +270,21 @@ private actor DrainPass {
     func append(_ item: ReplayEngine.Summary.Item) {
         items.append(item)
         onReplay(item)
+    }
+}
+
+extension ReplayEngine: Service {
+    /// Replays as entries fall due until graceful shutdown (or cancellation): then it claims nothing
+    /// more, lets the requests under way finish and be recorded, and returns.
+    ///
+    /// ```swift
+    /// let group = ServiceGroup(services: [ReplayEngine(client: client), httpServer],
+    ///                          gracefulShutdownSignals: [.sigterm], logger: logger)
+    /// try await group.run()
+    /// ```
+    public nonisolated func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            try await self.run(onReplay: { _ in })
+        }
     }
 }
