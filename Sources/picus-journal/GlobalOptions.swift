@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import PicusJournal
 
 /// `--db`, shared by every command that opens the journal.
@@ -13,12 +14,18 @@ struct JournalOptions: ParsableArguments {
 
     /// Opens the journal to write; only the commands that write requests create a missing one.
     func open(creating: Bool = false) throws -> Journal {
-        try Journal(path: resolvedPath, createIfMissing: creating)
+        try Journal(path: resolvedPath, configuration: Self.configuration, createIfMissing: creating)
     }
 
     /// Opens the journal to read it: no creation, no migration, not a byte written.
     func openForReading() throws -> Journal {
-        try Journal(readingFrom: resolvedPath)
+        try Journal(readingFrom: resolvedPath, configuration: Self.configuration)
+    }
+
+    private static var configuration: Journal.Configuration {
+        var configuration = Journal.Configuration()
+        configuration.logger = Logger(label: "picus.journal")
+        return configuration
     }
 }
 
@@ -66,6 +73,7 @@ struct APIOptions: ParsableArguments {
         let baseURL = try resolvedBaseURL()
         var configuration = JournaledClient.Configuration()
         configuration.timeout = .milliseconds(Int64(timeout * 1000))
+        configuration.logger = Logger(label: "picus.client")
         let credentials = try refreshToken().map {
             RefreshTokenCredentials(refreshToken: $0, baseURL: baseURL, timeout: configuration.timeout)
         }

@@ -9,8 +9,15 @@ struct PicusJournalCommand: AsyncParsableCommand {
         // instead of killing the process without a word.
         signal(SIGPIPE, SIG_IGN)
         OutputHealth.checkStandardOutput()
+        let arguments: [String]
         do {
-            var command = try parseAsRoot(globalOptionsMoved(Array(CommandLine.arguments.dropFirst())))
+            arguments = try LoggingSetup.bootstrap(Array(CommandLine.arguments.dropFirst()))
+        } catch {
+            try? FileHandle.standardError.write(contentsOf: Data("picus-journal: error: \(error)\n".utf8))
+            Foundation.exit(64)
+        }
+        do {
+            var command = try parseAsRoot(globalOptionsMoved(arguments))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -28,6 +35,9 @@ struct PicusJournalCommand: AsyncParsableCommand {
             Every request goes into a SQLite journal before it is sent; every attempt's status and decoded \
             error are recorded. The journal is --db, else $PICUS_JOURNAL_DB, else \
             $XDG_STATE_HOME/picus-journal/journal.sqlite, else ~/.local/state/picus-journal/journal.sqlite.
+
+            Logging, before or after the subcommand: --log-level trace|debug|info|notice|warning|error|critical \
+            (else $LOG_LEVEL, else warning) and --log-format text|json, one line per event on stderr.
             """,
         version: PicusJournalVersion.current,
         subcommands: [

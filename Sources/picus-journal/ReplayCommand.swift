@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import PicusJournal
 import ServiceLifecycle
 
@@ -58,6 +59,7 @@ struct ReplayCommand: AsyncParsableCommand {
             let client = try api.makeClient(journal: journal)
             var configuration = ReplayEngine.Configuration()
             configuration.concurrency = concurrency
+            configuration.logger = Logger(label: "picus.replay")
             if let lease { configuration.leaseDuration = .milliseconds(Int64(lease * 1000)) }
             let engine = ReplayEngine(client: client, configuration: configuration)
             let options = ReplayEngine.DrainOptions(entryID: id, limit: limit, force: force)

@@ -32,3 +32,32 @@ struct ServiceTests {
         }
     }
 }
+
+/// What the CLI logs, and how.
+struct LoggingTests {
+    @Test func logLinesCarryTheEntryAndAreJSONWhenAsked() async throws {
+        let folder = try TemporaryFolder()
+        try await withSandbox { sandbox in
+            let environment = ["PICUS_API_URL": sandbox.url.absoluteString, "PICUS_REFRESH_TOKEN": "sandbox-refresh-token"]
+            let db = folder.path("journal.sqlite")
+
+            let quiet = try await runCLI(["request", "GET", "/v1/agents", "--db", db], environment: environment, in: folder)
+            let json = try await runCLI(["--log-level", "debug", "--log-format", "json", "request", "GET", "/v1/agents", "--db", db],
+                                        environment: environment, in: folder)
+            let bad = try await runCLI(["request", "GET", "/v1/agents", "--log-level", "loud", "--db", db], environment: environment, in: folder)
+
+            #expect(quiet.stderr.split(separator: "\n").count == 1, "by default only the outcome line: \(quiet.stderr)")
+            let events = json.stderr.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String]
+            }
+            let recorded = try #require(events.first { $0["message"] == "attempt recorded" }, "\(json.stderr)")
+            #expect(recorded["picus.entry.id"] == "2")
+            #expect(recorded["picus.endpoint"] == "GET /v1/agents")
+            #expect(recorded["http.response.status_code"] == "200")
+            #expect(recorded["picus.entry.uuid"]?.count == 36)
+            #expect(!json.stderr.contains("sandbox-refresh-token"))
+            #expect(bad.status == 64)
+            #expect(bad.stderr.contains("--log-level takes one of"))
+        }
+    }
+}

@@ -91,7 +91,7 @@ package final class Dispatcher: Sendable {
                 let attempt = NewAttempt(number: number, startedAt: startedAt, durationMs: (clock.now - start).timeInterval * 1000,
                                          transportError: failure, outcome: decision.outcome, responseHeaders: [:])
                 let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: decision.transition)
-                logger.debug("attempt failed", metadata: ["entry.id": "\(entry.id)", "transport.error": "\(failure.kind.rawValue)"])
+                logger.debug("attempt failed", metadata: entry.logMetadata.merging(["picus.transport_error": "\(failure.kind.rawValue)"]) { $1 })
                 return Delivery(entry: updated, transportError: failure)
             }
             let now = Date()
@@ -107,7 +107,7 @@ package final class Dispatcher: Sendable {
                 number += 1
                 // Another sender took the entry: its state is theirs to decide now.
                 guard !keeper.isLost else { return Delivery(entry: updated, response: response, error: observation.error) }
-                logger.debug("401: refreshing the access token", metadata: ["entry.id": "\(entry.id)"])
+                logger.debug("401: refreshing the access token", metadata: entry.logMetadata)
                 continue
             }
 
@@ -116,7 +116,7 @@ package final class Dispatcher: Sendable {
                 method: entry.method, path: entry.path, createdAt: entry.createdAt, now: now), for: entry)
             let attempt = observation.attempt(number: number, startedAt: startedAt, durationMs: durationMs, outcome: decision.outcome)
             let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: decision.transition)
-            logger.debug("attempt recorded", metadata: ["entry.id": "\(entry.id)", "http.status": "\(observation.status)"])
+            logger.debug("attempt recorded", metadata: entry.logMetadata.merging(["http.response.status_code": "\(observation.status)"]) { $1 })
             return Delivery(entry: updated, response: response, error: observation.error)
         }
     }
@@ -179,7 +179,7 @@ package final class Dispatcher: Sendable {
                         "entry \(entry.id) (\(entry.method) \(entry.redactedTarget)) was sent (\(outcome)) but its outcome could not be recorded: \(reason); the next replay records it (a 2xx) or re-sends it with the same Idempotency-Key",
                         path: error.path, entryID: entry.id, underlyingError: error))
                 }
-                logger.notice("outcome not recorded yet; retrying", metadata: ["entry.id": "\(entry.id)", "reason": "\(reason)"])
+                logger.info("outcome not recorded yet; retrying", metadata: entry.logMetadata.merging(["picus.reason": "\(reason)"]) { $1 })
                 // Not the caller's task: a cancelled sender still waits before it writes again.
                 let pause = delay
                 await Task { try? await Task.sleep(for: pause) }.value
@@ -252,5 +252,19 @@ extension RetryPolicy.Decision {
         case .expire: EntryTransition(state: .expired)
         case .retry(let at): EntryTransition(state: .queued, nextAttemptAt: at)
         }
+    }
+}
+
+extension Entry {
+    /// The metadata every log line about this entry carries: bounded values, never a secret.
+    var logMetadata: Logger.Metadata {
+        ["picus.entry.id": "\(id)", "picus.entry.uuid": "\(uuid.uuidString.lowercased())", "picus.endpoint": "\(endpoint)"]
+    }
+}
+
+extension Logger {
+    /// A logger that discards everything: what the library logs to when it is given none.
+    package static var disabled: Logger {
+        Logger(label: "picus.journal") { _ in SwiftLogNoOpLogHandler() }
     }
 }

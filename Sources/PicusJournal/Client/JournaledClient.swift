@@ -46,8 +46,10 @@ public final class JournaledClient: Sendable {
         /// False stores them redacted, and such an entry is never replayed: it is sent once, and a
         /// retryable outcome fails it with a note that its secrets were not kept.
         public var keepsSecretBodyFields = true
-        /// Where the client logs. It never logs a token or a body.
-        public var logger = Logger(label: "picus.journal.client")
+        /// Where the client logs, at info level at most, with `picus.entry.id`, `picus.entry.uuid`
+        /// (the Idempotency-Key), `picus.endpoint` and `http.response.status_code` metadata. It never
+        /// logs a token or a body. Default: a disabled logger — pass your own.
+        public var logger = Logger.disabled
 
         /// The default configuration.
         public init() {}

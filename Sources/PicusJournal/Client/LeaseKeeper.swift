@@ -36,7 +36,7 @@ package final class LeaseKeeper: @unchecked Sendable {
                         if held { self.confirmedUntil = until } else { self.lost = true }
                     }
                     if !held { return }
-                    logger.trace("lease renewed", metadata: ["entry.id": "\(entryID)"])
+                    logger.trace("lease renewed", metadata: ["picus.entry.id": "\(entryID)"])
                 } catch {
                     continue
                 }

@@ -32,8 +32,8 @@ public actor ReplayEngine {
         public var replaysAbandonedEntries = true
         /// How often ``ReplayEngine/run()`` looks for work written by other processes.
         public var pollInterval: Duration = .milliseconds(500)
-        /// Where the engine logs.
-        public var logger = Logger(label: "picus.journal.replay")
+        /// Where the engine logs, at info level at most. Default: a disabled logger — pass your own.
+        public var logger = Logger.disabled
 
         /// The default configuration.
         public init() {}
@@ -171,7 +171,7 @@ public actor ReplayEngine {
                     try await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
                 } catch let error as JournalError where error.code == .busy {
                     // Another process held the journal too long: try again at the next look.
-                    configuration.logger.warning("journal busy; retrying", metadata: ["journal.path": "\(journal.path)"])
+                    configuration.logger.debug("journal busy; looking again at the next poll", metadata: ["picus.journal.path": "\(journal.path)"])
                     try await Task.sleep(for: configuration.pollInterval)
                 }
             }
@@ -217,7 +217,7 @@ public actor ReplayEngine {
                                      random: Double.random(in: 0.5..<1))
         var until = now.addingTimeInterval(backoff.timeInterval)
         if let server = delivery.entry.notBefore, server > until { until = server }
-        configuration.logger.notice("host backed off", metadata: ["replay.outages": "\(consecutiveOutages)", "replay.until": "\(ISO8601.string(from: until))"])
+        configuration.logger.info("host backed off", metadata: ["picus.replay.outages": "\(consecutiveOutages)", "picus.replay.until": "\(ISO8601.string(from: until))"])
         try await journal.hold("*", until: until, reason: "\(consecutiveOutages) consecutive outages", now: now)
     }
 }

@@ -33,8 +33,9 @@ public final class Journal: Sendable {
         public var durability: Durability = .full
         /// How many connections may read at once.
         public var maximumReaderCount = 4
-        /// Where the journal logs what it does. Nothing it logs holds a secret.
-        public var logger = Logger(label: "picus.journal")
+        /// Where the journal logs what it does, at debug level at most. Nothing it logs holds a
+        /// secret. Default: a disabled logger — pass your own, as with AsyncHTTPClient.
+        public var logger = Logger.disabled
 
         /// The default configuration.
         public init() {}
@@ -120,7 +121,7 @@ public final class Journal: Sendable {
         } catch {
             throw JournalError.wrapping(error, path: path, doing: "open")
         }
-        configuration.logger.debug("journal opened", metadata: ["journal.path": "\(path)"])
+        configuration.logger.debug("journal opened", metadata: ["picus.journal.path": "\(path)", "picus.journal.read_only": "\(readOnly)"])
     }
 
     /// This process's liveness lock beside the journal, taken on first use: every lease names it.
