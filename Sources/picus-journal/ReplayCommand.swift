@@ -39,8 +39,32 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds a lease lasts between renewals (renewed every third while the attempt runs; it may be shorter than --timeout). Default 30.", valueName: "seconds"))
     var lease: Double?
 
+    @Option(help: "text for people; ndjson for scripts: one list-form JSON object per replayed (or, with --dry-run, due) entry, the rest on stderr.")
+    var format: ReplayFormat = .text
+
     @OptionGroup var journal: JournalOptions
     @OptionGroup var api: APIOptions
+
+    /// How replayed entries are printed.
+    enum ReplayFormat: String, ExpressibleByArgument, CaseIterable {
+        case text, ndjson
+    }
+
+    /// One replayed or due entry, as the chosen format prints it.
+    private func emit(_ entry: Entry, line: String) {
+        switch format {
+        case .text: say(line)
+        case .ndjson: say(EntryLine.json(entry))
+        }
+    }
+
+    /// A line of prose: on stdout for people, on stderr beside NDJSON.
+    private func tell(_ text: String) {
+        switch format {
+        case .text: say(text)
+        case .ndjson: note(text)
+        }
+    }
 
     func validate() throws {
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }
@@ -68,12 +92,12 @@ struct ReplayCommand: AsyncParsableCommand {
                 let due = try await engine.plan(options)
                 if due.isEmpty {
                     let next = try await journal.nextWakeDate()
-                    say("Nothing is due." + (next.map { " The next entry falls due at \(ISO8601String($0))." } ?? ""))
+                    tell("Nothing is due." + (next.map { " The next entry falls due at \(ISO8601String($0))." } ?? ""))
                 } else {
-                    say("Would replay \(due.count) entr\(due.count == 1 ? "y" : "ies"):")
+                    tell("Would replay \(due.count) entr\(due.count == 1 ? "y" : "ies"):")
                 }
                 for entry in due {
-                    say("  entry \(entry.id): \(entry.method) \(entry.redactedTarget) (attempt \(entry.attemptCount + 1), \(entry.state.rawValue))")
+                    emit(entry, line: "  entry \(entry.id): \(entry.method) \(entry.redactedTarget) (attempt \(entry.attemptCount + 1), \(entry.state.rawValue))")
                 }
                 return
             }
@@ -82,14 +106,14 @@ struct ReplayCommand: AsyncParsableCommand {
                 return
             }
             let summary = try await engine.drain(options)
-            for item in summary.items { say(item.summary) }
-            say(try await describe(summary, journal: journal))
+            for item in summary.items { emit(item.entry, line: item.summary) }
+            tell(try await describe(summary, journal: journal))
             if !summary.failed.isEmpty { throw ExitCode.failure }
         }
     }
 
     private func watchUntilSignalled(_ engine: ReplayEngine) async throws {
-        try await runUntilSignalled(ReplayWatch(engine: engine, path: journal.resolvedPath))
+        try await runUntilSignalled(ReplayWatch(engine: engine, path: journal.resolvedPath, format: format))
     }
 
     private func describe(_ summary: ReplayEngine.Summary, journal: Journal) async throws -> String {
@@ -119,14 +143,28 @@ struct ReplayCommand: AsyncParsableCommand {
 struct ReplayWatch: Service {
     let engine: ReplayEngine
     let path: String
+    let format: ReplayCommand.ReplayFormat
 
     func run() async throws {
         // Printed once the service group traps SIGINT and SIGTERM: from here a signal cannot kill
         // the process mid-request.
-        say("Replaying \(path) as entries fall due; stop with SIGINT or SIGTERM.")
+        tell("Replaying \(path) as entries fall due; stop with SIGINT or SIGTERM.")
+        let format = self.format
         try await cancelWhenGracefulShutdown {
-            try await engine.run { item in say(item.summary) }
+            try await engine.run { item in say(format == .text ? item.summary : EntryLine.json(item.entry)) }
         }
-        say("Stopped.")
+        tell("Stopped.")
+    }
+
+    /// A line of prose: on stdout for people, on stderr beside NDJSON.
+    private func tell(_ text: String) {
+        if format == .text { say(text) } else { note(text) }
+    }
+}
+
+/// An entry as one line of JSON: the list form `list --format ndjson` prints.
+enum EntryLine {
+    static func json(_ entry: Entry) -> String {
+        ((try? EntryDocument.ndjson([entry])) ?? "").trimmingCharacters(in: .newlines)
     }
 }

@@ -61,3 +61,26 @@ struct LoggingTests {
         }
     }
 }
+
+/// `replay --format ndjson`: one list-form object per replayed entry, for scripts.
+struct ReplayNDJSONTests {
+    @Test func replayPrintsOneJSONObjectPerReplayedEntry() async throws {
+        let folder = try TemporaryFolder()
+        try await withSandbox { sandbox in
+            let client = try makeClient(folder: folder, sandbox: sandbox)
+            let entries = [try await client.enqueue(.get("/v1/agents")), try await client.enqueue(.get("/v1/templates"))]
+            let environment = ["PICUS_API_URL": sandbox.url.absoluteString, "PICUS_REFRESH_TOKEN": "sandbox-refresh-token",
+                               "PICUS_JOURNAL_DB": folder.path("journal.sqlite")]
+
+            let result = try await runCLI(["replay", "--format", "ndjson"], environment: environment, in: folder)
+
+            #expect(result.status == 0, "\(result.stderr)")
+            let objects = try result.stdout.split(separator: "\n").map {
+                try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+            }
+            #expect(Set(objects.compactMap { $0["id"] as? Int }) == Set(entries.map { Int($0.id) }))
+            #expect(objects.allSatisfy { $0["state"] as? String == "succeeded" })
+            #expect(result.stderr.contains("Replayed 2"))
+        }
+    }
+}
