@@ -45,24 +45,24 @@ struct ReplayCommand: AsyncParsableCommand {
     @OptionGroup var journal: JournalOptions
     @OptionGroup var api: APIOptions
 
-    /// How replayed entries are printed.
-    enum ReplayFormat: String, ExpressibleByArgument, CaseIterable {
+    /// How replayed entries are printed: `replay` and `replay --watch` both print through this.
+    enum ReplayFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
         case text, ndjson
-    }
 
-    /// One replayed or due entry, as the chosen format prints it.
-    private func emit(_ entry: Entry, line: String) {
-        switch format {
-        case .text: say(line)
-        case .ndjson: say(EntryLine.json(entry))
+        /// One replayed or due entry: its line for people, or its list-form JSON object.
+        func emit(_ entry: Entry, line: String) {
+            switch self {
+            case .text: say(line)
+            case .ndjson: say(((try? EntryDocument.ndjson([entry])) ?? "").trimmingCharacters(in: .newlines))
+            }
         }
-    }
 
-    /// A line of prose: on stdout for people, on stderr beside NDJSON.
-    private func tell(_ text: String) {
-        switch format {
-        case .text: say(text)
-        case .ndjson: note(text)
+        /// A line of prose: on stdout for people, on stderr beside NDJSON.
+        func tell(_ text: String) {
+            switch self {
+            case .text: say(text)
+            case .ndjson: note(text)
+            }
         }
     }
 
@@ -92,12 +92,12 @@ struct ReplayCommand: AsyncParsableCommand {
                 let due = try await engine.plan(options)
                 if due.isEmpty {
                     let next = try await journal.nextWakeDate()
-                    tell("Nothing is due." + (next.map { " The next entry falls due at \(ISO8601String($0))." } ?? ""))
+                    format.tell("Nothing is due." + (next.map { " The next entry falls due at \(ISO8601String($0))." } ?? ""))
                 } else {
-                    tell("Would replay \(due.count) entr\(due.count == 1 ? "y" : "ies"):")
+                    format.tell("Would replay \(due.count) entr\(due.count == 1 ? "y" : "ies"):")
                 }
                 for entry in due {
-                    emit(entry, line: "  entry \(entry.id): \(entry.method) \(entry.redactedTarget) (attempt \(entry.attemptCount + 1), \(entry.state.rawValue))")
+                    format.emit(entry, line: "  entry \(entry.id): \(entry.method) \(entry.redactedTarget) (attempt \(entry.attemptCount + 1), \(entry.state.rawValue))")
                 }
                 return
             }
@@ -106,8 +106,8 @@ struct ReplayCommand: AsyncParsableCommand {
                 return
             }
             let summary = try await engine.drain(options)
-            for item in summary.items { emit(item.entry, line: item.summary) }
-            tell(try await describe(summary, journal: journal))
+            for item in summary.items { format.emit(item.entry, line: item.summary) }
+            format.tell(try await describe(summary, journal: journal))
             if !summary.failed.isEmpty { throw ExitCode.failure }
         }
     }
@@ -148,23 +148,11 @@ struct ReplayWatch: Service {
     func run() async throws {
         // Printed once the service group traps SIGINT and SIGTERM: from here a signal cannot kill
         // the process mid-request.
-        tell("Replaying \(path) as entries fall due; stop with SIGINT or SIGTERM.")
+        format.tell("Replaying \(path) as entries fall due; stop with SIGINT or SIGTERM.")
         let format = self.format
         try await cancelWhenGracefulShutdown {
-            try await engine.run { item in say(format == .text ? item.summary : EntryLine.json(item.entry)) }
+            try await engine.run { item in format.emit(item.entry, line: item.summary) }
         }
-        tell("Stopped.")
-    }
-
-    /// A line of prose: on stdout for people, on stderr beside NDJSON.
-    private func tell(_ text: String) {
-        if format == .text { say(text) } else { note(text) }
-    }
-}
-
-/// An entry as one line of JSON: the list form `list --format ndjson` prints.
-enum EntryLine {
-    static func json(_ entry: Entry) -> String {
-        ((try? EntryDocument.ndjson([entry])) ?? "").trimmingCharacters(in: .newlines)
+        format.tell("Stopped.")
     }
 }
