@@ -16,6 +16,7 @@ package final class ResponseCollector: @unchecked Sendable {
     private var seen = 0
     private var limit = 0
     private var issue: TransportResponse.BodyIssue?
+    private var deadlinePassed = false
 
     package init(options: TransportOptions) {
         self.options = options
@@ -90,9 +91,8 @@ package final class ResponseCollector: @unchecked Sendable {
                 return .failure(error)
             }
         }
-        let deadline = DeadlineFlag()
-        let timer = DispatchWorkItem {
-            deadline.set()
+        let timer = DispatchWorkItem { [self] in
+            lock.withLock { deadlinePassed = true }
             reading.cancel()
         }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout.timeInterval, execute: timer)
@@ -104,7 +104,7 @@ package final class ResponseCollector: @unchecked Sendable {
         timer.cancel()
         // nil: the deadline cut the read (a read that ended whole just as it passed stands).
         let first: Result<Void, any Error>?
-        if case .failure = outcome, deadline.isSet { first = nil } else { first = outcome }
+        if case .failure = outcome, lock.withLock({ deadlinePassed }) { first = nil } else { first = outcome }
         let seconds = String(format: "%g", timeout.timeInterval)
         switch first {
         case .success:
@@ -123,14 +123,4 @@ package final class ResponseCollector: @unchecked Sendable {
             throw failure
         }
     }
-}
-
-/// Set once, from the timer's thread, and read after the reading task ended.
-private final class DeadlineFlag: @unchecked Sendable {
-    // Guarded by `lock`.
-    private let lock = NSLock()
-    private var value = false
-
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
 }
