@@ -17,5 +17,6 @@ package enum JournalMigrations {
         Migration(identifier: "0002_search", sql: String(decoding: PackageResources._002_search_sql, as: UTF8.self),
                   needsFullTextSearch: true),
         Migration(identifier: "0003_replayable", sql: String(decoding: PackageResources._003_replayable_sql, as: UTF8.self)),
+        Migration(identifier: "0004_trace", sql: String(decoding: PackageResources._004_trace_sql, as: UTF8.self)),
     ]
 }

@@ -98,6 +98,7 @@ extension EntryDocument {
         DocumentField("leaseOwner") { optional($0.entry.leaseOwner.map { .string($0) }) },
         DocumentField("requestBody") { optional($0.entry.requestBody.map { .string(String(decoding: Redactor.body($0), as: UTF8.self)) }) },
         DocumentField("requestHeaders") { headersValue(Redactor.headers($0.entry.requestHeaders)) },
+        DocumentField("traceId") { optional($0.entry.traceContext?.traceID.map { .string($0) }) },
         DocumentField("updatedAt") { .string(ISO8601.string(from: $0.entry.updatedAt)) },
     ]).sorted { $0.key < $1.key }
 

@@ -50,6 +50,8 @@ public struct Entry: Sendable, Hashable, Identifiable {
     /// Whether the entry may ever be replayed: decided by the retry policy, overrides included,
     /// when it was written.
     public var isReplayable: Bool
+    /// The trace context of the caller that wrote the entry; every attempt, replays included, continues its trace.
+    public var traceContext: TraceContext?
 
     /// The last attempt's decoded error, nil when it succeeded or left no message.
     public var lastError: (message: String?, errorCode: String?, errors: JSONValue?)? {
@@ -105,6 +107,8 @@ extension Entry: FetchableRecord {
         leaseExpiresAt = (try row.decode(forColumn: "leaseExpiresAt") as Int64?).map(Date.init(unixMilliseconds:))
         // A journal of schema 0002 or older, read as it is, has no such column.
         isReplayable = row.hasColumn("isReplayable") ? (try row.decode(forColumn: "isReplayable") as Bool?) ?? true : true
+        traceContext = row.hasColumn("traceContext")
+            ? (try row.decode(forColumn: "traceContext") as String?).flatMap { TraceContext(fields: JSONColumn.decodeHeaders($0)) } : nil
     }
 }
 

@@ -15,14 +15,14 @@ extension Journal {
             let endpoint = EndpointKey.make(method: new.method, path: new.path)
             let row = try Row.fetchOne(try db.cachedStatement(sql: """
                 INSERT INTO entry (uuid, createdAt, updatedAt, origin, method, path, endpoint, query, requestHeaders, requestBody,
-                                   state, nextAttemptAt, leaseOwner, leaseExpiresAt, isReplayable)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                   state, nextAttemptAt, leaseOwner, leaseExpiresAt, isReplayable, traceContext)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 RETURNING *
                 """), arguments: [
                     new.uuid.uuidString.lowercased(), createdAt, createdAt, new.origin, new.method, new.path, endpoint, new.query,
                     JSONColumn.encode(new.headers), new.body, new.state.rawValue,
                     new.state == .pending ? createdAt : nil, new.leaseOwner, new.leaseExpiresAt?.unixMilliseconds,
-                    new.isReplayable,
+                    new.isReplayable, new.traceContext.map { JSONColumn.encode($0.fields) },
                 ])
             guard let row else { throw JournalError(.database, "the journal did not return the new entry") }
             return try Entry(row: row)

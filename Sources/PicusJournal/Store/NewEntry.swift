@@ -16,12 +16,15 @@ package struct NewEntry: Sendable {
     package var createdAt: Date
     /// Whether the policy (overrides included) may ever replay it: decided once, here.
     package var isReplayable: Bool
+    /// The caller's trace context, continued by every attempt and replay.
+    package var traceContext: TraceContext?
 
     package init(
         uuid: UUID = UUID(), origin: String? = nil, method: String, path: String, query: String? = nil, headers: [String: String],
         body: Data? = nil, state: EntryState, leaseOwner: String? = nil, leaseExpiresAt: Date? = nil, createdAt: Date,
-        isReplayable: Bool = true
+        isReplayable: Bool = true, traceContext: TraceContext? = nil
     ) {
+        self.traceContext = traceContext
         self.isReplayable = isReplayable
         self.uuid = uuid
         self.origin = origin

@@ -5,6 +5,7 @@ import HTTPTypes
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Tracing
 
 /// The default ``HTTPTransport`` on Linux: AsyncHTTPClient on SwiftNIO.
 ///
@@ -25,6 +26,10 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.decompression = .disabled
         configuration.timeout = .init(connect: .seconds(10))
+        // The dispatcher makes the client span of each attempt and injects its context: a span of
+        // AsyncHTTPClient's own would duplicate it, and its injection of the current context would
+        // overwrite a replay's stored trace with the replayer's.
+        configuration.tracing.tracer = nil
         return configuration
     }
 
