@@ -69,11 +69,12 @@ struct APIOptions: ParsableArguments {
         return token?.isEmpty == false ? token : nil
     }
 
-    func makeClient(journal: Journal) throws -> JournaledClient {
+    func makeClient(journal: Journal, metrics: JournalMetrics = .system) throws -> JournaledClient {
         let baseURL = try resolvedBaseURL()
         var configuration = JournaledClient.Configuration()
         configuration.timeout = .milliseconds(Int64(timeout * 1000))
         configuration.logger = Logger(label: "picus.client")
+        configuration.metrics = metrics
         let credentials = try refreshToken().map {
             RefreshTokenCredentials(refreshToken: $0, baseURL: baseURL, timeout: configuration.timeout)
         }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import Logging
 import PicusJournal
+import Tracing
 
 @main
 struct PicusJournalCommand: AsyncParsableCommand {
@@ -17,15 +19,33 @@ struct PicusJournalCommand: AsyncParsableCommand {
             Foundation.exit(64)
         }
         do {
-            var command = try parseAsRoot(globalOptionsMoved(arguments))
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
+            // The caller's trace, from OpenTelemetry's environment carrier: what `request` journals
+            // its entry in, and what a replayer links its replays to.
+            try await ServiceContext.$current.withValue(callerContext()) {
+                var command = try parseAsRoot(globalOptionsMoved(arguments))
+                if var asyncCommand = command as? any AsyncParsableCommand {
+                    try await asyncCommand.run()
+                } else {
+                    try command.run()
+                }
             }
         } catch {
             exit(withError: error)
         }
+    }
+
+    /// A context that carries `TRACEPARENT`/`TRACESTATE`; an invalid `TRACEPARENT` is ignored, with a warning.
+    private static func callerContext() -> ServiceContext {
+        var context = ServiceContext.topLevel
+        guard let traceparent = ProcessInfo.processInfo.environment["TRACEPARENT"] else { return context }
+        if let trace = TraceContext.fromEnvironment() {
+            context.picusTraceContext = trace
+        } else {
+            Logger(label: "picus-journal").warning(
+                "ignoring TRACEPARENT: not a W3C traceparent (VERSION-TRACEID-PARENTID-FLAGS)",
+                metadata: ["picus.traceparent": "\(traceparent.escapingControlCharacters.prefix(80))"])
+        }
+        return context
     }
 
     static let configuration = CommandConfiguration(

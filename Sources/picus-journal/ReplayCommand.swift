@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import PicusJournal
+import Prometheus
 import ServiceLifecycle
 
 struct ReplayCommand: AsyncParsableCommand {
@@ -16,6 +17,9 @@ struct ReplayCommand: AsyncParsableCommand {
               picus-journal replay --dry-run
               picus-journal replay --concurrency 8
               picus-journal replay --watch          # until SIGINT or SIGTERM; see the README for systemd
+              picus-journal replay --watch --metrics 127.0.0.1:9464   # and serve /metrics and /healthz
+
+            With TRACEPARENT (and TRACESTATE) set, the replayer's own trace context is that one; each entry's             attempts continue the trace it was written in.
             """)
 
     @Flag(help: "List what would be sent; send nothing.")
@@ -38,6 +42,9 @@ struct ReplayCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Seconds a lease lasts between renewals (renewed every third while the attempt runs; it may be shorter than --timeout). Default 30.", valueName: "seconds"))
     var lease: Double?
+
+    @Option(help: ArgumentHelp("With --watch: serve Prometheus metrics at http://HOST:PORT/metrics and a health check at /healthz (200 or 503). Port 0 picks a free one.", valueName: "host:port"))
+    var metrics: String?
 
     @Option(help: "text for people; ndjson for scripts: one list-form JSON object per replayed (or, with --dry-run, due) entry, the rest on stderr.")
     var format: ReplayFormat = .text
@@ -75,12 +82,21 @@ struct ReplayCommand: AsyncParsableCommand {
         if watch, dryRun || id != nil || limit != nil {
             throw ValidationError("--watch replays everything as it falls due; it does not take --dry-run, --id or --limit")
         }
+        if let metrics {
+            guard watch else { throw ValidationError("--metrics serves metrics while the replayer runs: use it with --watch") }
+            guard MetricsAddress(metrics) != nil else {
+                throw ValidationError("--metrics must be HOST:PORT, such as 127.0.0.1:9464 or [::1]:9464, with a port from 0 to 65535")
+            }
+        }
     }
 
     func run() async throws {
         try await reportingErrors {
             let journal = try journal.open(creating: true)
-            let client = try api.makeClient(journal: journal)
+            let registry = PrometheusCollectorRegistry()
+            var factory = PrometheusMetricsFactory(registry: registry)
+            factory.durationHistogramBuckets = JournalMetrics.histogramBuckets
+            let client = try api.makeClient(journal: journal, metrics: metrics == nil ? .system : JournalMetrics(factory: factory))
             var configuration = ReplayEngine.Configuration()
             configuration.concurrency = concurrency
             configuration.logger = Logger(label: "picus.replay")
@@ -102,7 +118,12 @@ struct ReplayCommand: AsyncParsableCommand {
                 return
             }
             if watch {
-                try await watchUntilSignalled(engine)
+                let replayer = ReplayWatch(engine: engine, path: self.journal.resolvedPath, format: format)
+                if let address = metrics.flatMap(MetricsAddress.init) {
+                    try await runUntilSignalled(replayer, MetricsEndpoint(address: address, registry: registry, engine: engine, format: format))
+                } else {
+                    try await runUntilSignalled(replayer)
+                }
                 return
             }
             let summary = try await engine.drain(options)
@@ -110,10 +131,6 @@ struct ReplayCommand: AsyncParsableCommand {
             format.tell(try await describe(summary, journal: journal))
             if !summary.failed.isEmpty { throw ExitCode.failure }
         }
-    }
-
-    private func watchUntilSignalled(_ engine: ReplayEngine) async throws {
-        try await runUntilSignalled(ReplayWatch(engine: engine, path: journal.resolvedPath, format: format))
     }
 
     private func describe(_ summary: ReplayEngine.Summary, journal: Journal) async throws -> String {

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Logging
+import Tracing
 
 /// Sends a journaled entry and records every attempt: the one path that both ``JournaledClient``
 /// and ``ReplayEngine`` go through.
@@ -16,6 +17,8 @@ package final class Dispatcher: Sendable {
     package let configuration: JournaledClient.Configuration
     /// The base URL as journaled: no user or password, no trailing slash.
     package let origin: String
+    /// Spans and trace context for every attempt.
+    package let tracing: AttemptTracing
 
     package init(journal: Journal, baseURL: URL, credentials: (any CredentialProvider)?, transport: any HTTPTransport,
                  configuration: JournaledClient.Configuration) {
@@ -25,10 +28,12 @@ package final class Dispatcher: Sendable {
         self.transport = transport
         self.configuration = configuration
         self.origin = Self.origin(of: baseURL)
+        self.tracing = AttemptTracing(tracer: configuration.tracer)
     }
 
     private var policy: RetryPolicy { configuration.retryPolicy }
     private var logger: Logger { configuration.logger }
+    private var metrics: JournalMetrics { configuration.metrics }
 
     /// A lease token unique to one send or one claim, naming this process's liveness lock.
     package func makeLease() throws -> String {
@@ -41,13 +46,15 @@ package final class Dispatcher: Sendable {
     ///   - entry: The entry, leased to `entry.leaseOwner` by the caller.
     ///   - headers: The header fields to send; they may differ from the journaled (redacted) copy.
     ///   - body: The body to send.
-    package func deliver(_ entry: Entry, headers: [String: String], body: Data?) async throws -> Delivery {
+    ///   - caller: The live caller's trace context, parent of each attempt's span; nil for a replay,
+    ///     which continues the entry's stored context and links to the replayer's.
+    package func deliver(_ entry: Entry, headers: [String: String], body: Data?, caller: ServiceContext?) async throws -> Delivery {
         let lease = entry.leaseOwner ?? ""
         let keeper = LeaseKeeper(journal: journal, entryID: entry.id, lease: lease, duration: configuration.leaseDuration,
                                  confirmedUntil: entry.leaseExpiresAt ?? Date(), logger: logger)
         defer { keeper.stop() }
         do {
-            return try await attempt(entry, headers: headers, body: body, keeper: keeper)
+            return try await attempt(entry, headers: headers, body: body, caller: caller, keeper: keeper)
         } catch {
             // Whatever stopped this sender before its outcome was recorded, it lets go of the entry in
             // words: the next replay takes it back at once instead of waiting for this process to end.
@@ -63,7 +70,9 @@ package final class Dispatcher: Sendable {
         let error: any Error
     }
 
-    private func attempt(_ entry: Entry, headers: [String: String], body: Data?, keeper: LeaseKeeper) async throws -> Delivery {
+    private func attempt(
+        _ entry: Entry, headers: [String: String], body: Data?, caller: ServiceContext?, keeper: LeaseKeeper
+    ) async throws -> Delivery {
         let usesCredentials = credentials != nil && !RetryPolicy.tokenExchange.contains(RetryPolicy.Endpoint(entry.method, entry.path))
         var number = entry.attemptCount + 1
         var hasRefreshed = false
@@ -80,15 +89,20 @@ package final class Dispatcher: Sendable {
                                                              startedAt: startedAt, durationMs: (clock.now - start).timeInterval * 1000)
                 }
             }
-            let request = try makeRequest(for: entry, headers: headers, hasBody: body != nil, token: token)
+            var request = try makeRequest(for: entry, headers: headers, hasBody: body != nil, token: token)
+            let span = tracing.startSpan(for: entry, caller: caller, number: number, request: request)
+            tracing.inject(span, stored: entry.traceContext, into: &request.headerFields)
             let response: TransportResponse
             do {
                 response = try await transport.send(request, body: body, options: configuration.transportOptions)
             } catch {
                 let failure = (error as? TransportError) ?? TransportError(.other, String(describing: error))
+                tracing.end(span, failure: failure)
                 let decision = decide(policy.decision(for: failure, attemptNumber: number, method: entry.method,
                                                       path: entry.path, createdAt: entry.createdAt, now: Date()), for: entry)
-                let attempt = NewAttempt(number: number, startedAt: startedAt, durationMs: (clock.now - start).timeInterval * 1000,
+                let duration = clock.now - start
+                metrics.attempt(endpoint: entry.endpoint, outcome: decision.outcome, status: nil, transportError: failure.kind, duration: duration)
+                let attempt = NewAttempt(number: number, startedAt: startedAt, durationMs: duration.timeInterval * 1000,
                                          transportError: failure, outcome: decision.outcome, responseHeaders: [:])
                 let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: decision.transition)
                 logger.debug("attempt failed", metadata: entry.logMetadata.merging(["picus.transport_error": "\(failure.kind.rawValue)"]) { $1 })
@@ -97,9 +111,12 @@ package final class Dispatcher: Sendable {
             let now = Date()
             let observation = ResponseObservation(response, policy: policy, secrets: await secrets(besides: token),
                                                   rules: configuration.redaction, now: now)
-            let durationMs = (clock.now - start).timeInterval * 1000
+            let duration = clock.now - start
+            let durationMs = duration.timeInterval * 1000
+            tracing.end(span, status: observation.status)
 
             if observation.status == 401, usesCredentials, !hasRefreshed, let credentials {
+                metrics.attempt(endpoint: entry.endpoint, outcome: .refresh, status: 401, transportError: nil, duration: duration)
                 let attempt = observation.attempt(number: number, startedAt: startedAt, durationMs: durationMs, outcome: .refresh)
                 let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: nil)
                 if let token { await credentials.invalidate(token) }
@@ -114,6 +131,7 @@ package final class Dispatcher: Sendable {
             let decision = decide(policy.decision(
                 forStatus: observation.status, headers: observation.headers, attemptNumber: number,
                 method: entry.method, path: entry.path, createdAt: entry.createdAt, now: now), for: entry)
+            metrics.attempt(endpoint: entry.endpoint, outcome: decision.outcome, status: observation.status, transportError: nil, duration: duration)
             let attempt = observation.attempt(number: number, startedAt: startedAt, durationMs: durationMs, outcome: decision.outcome)
             let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: decision.transition)
             logger.debug("attempt recorded", metadata: entry.logMetadata.merging(["http.response.status_code": "\(observation.status)"]) { $1 })
@@ -166,7 +184,9 @@ package final class Dispatcher: Sendable {
         var delay: Duration = .milliseconds(50)
         while true {
             do {
-                return try await journal.record(attempt, forEntry: entry.id, leaseOwner: keeper.lease, then: transition)
+                return try await metrics.timing(.record) {
+                    try await journal.record(attempt, forEntry: entry.id, leaseOwner: keeper.lease, then: transition)
+                }
             } catch let error as JournalError where error.code == .busy || error.code == .diskFull {
                 // Passing: keep the outcome in memory and try again while the lease holds.
                 let reason = error.code == .busy ? "the journal was locked by another process" : "the disk was full"

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Logging
+import Tracing
 
 /// Sends Picus API requests through the journal.
 ///
@@ -50,6 +51,14 @@ public final class JournaledClient: Sendable {
         /// (the Idempotency-Key), `picus.endpoint` and `http.response.status_code` metadata. It never
         /// logs a token or a body. Default: a disabled logger — pass your own.
         public var logger = Logger.disabled
+        /// Where attempts, journal commits and replays are counted and timed (see ``JournalMetrics``
+        /// for the names). Default: ``JournalMetrics/system``, whatever `MetricsSystem` is bootstrapped with.
+        public var metrics = JournalMetrics.system
+        /// The tracer that gets a client span per attempt, with OpenTelemetry's HTTP attributes; every
+        /// attempt carries its `traceparent`. Default: the tracer bootstrapped when this configuration
+        /// was made (`InstrumentationSystem.tracer`, as AsyncHTTPClient does); nil makes no span, and
+        /// an attempt then carries the caller's stored context unchanged.
+        public var tracer: (any Tracer)? = InstrumentationSystem.tracer
 
         /// The default configuration.
         public init() {}
@@ -89,6 +98,9 @@ public final class JournaledClient: Sendable {
 
     /// Journals a request, sends it, records every attempt and returns what became of it.
     ///
+    /// The entry keeps the caller's trace context (`ServiceContext.current`), and each attempt is a
+    /// client span in it; a later replay continues the same trace.
+    ///
     /// - Returns: The delivery, whatever the server answered.
     /// - Throws: ``RequestError`` for a request that cannot be sent (nothing is journaled);
     ///   ``JournalError`` when the journal cannot be written — before the send, nothing left the
@@ -99,8 +111,9 @@ public final class JournaledClient: Sendable {
         var new = try newEntry(for: request, state: .inFlight, at: now)
         new.leaseOwner = try dispatcher.makeLease()
         new.leaseExpiresAt = now.addingTimeInterval(configuration.leaseDuration.timeInterval)
-        let entry = try await journal.insert(new)
-        return try await dispatcher.deliver(entry, headers: request.headers, body: request.body)
+        let entry = try await configuration.metrics.timing(.insert) { try await journal.insert(new) }
+        return try await dispatcher.deliver(entry, headers: request.headers, body: request.body,
+                                            caller: ServiceContext.current ?? .topLevel)
     }
 
     /// Journals a request without sending it: it waits as `pending` for the replay engine.
@@ -115,7 +128,7 @@ public final class JournaledClient: Sendable {
         guard new.isReplayable else {
             throw RequestError("\(request.method) \(request.pathWithoutQuery) is never replayed, so it cannot wait in the journal; send it instead")
         }
-        return try await journal.insert(new)
+        return try await configuration.metrics.timing(.insert) { try await journal.insert(new) }
     }
 
     /// The journaled copy of a request: checked, its replayability decided once, its headers
@@ -157,6 +170,7 @@ public final class JournaledClient: Sendable {
         if dispatcher.credentials != nil { stored["authorization"] = "Bearer \(Redactor.placeholder)" }
         return NewEntry(
             origin: dispatcher.origin, method: request.method, path: path, query: query,
-            headers: stored, body: body, state: state, createdAt: now, isReplayable: replayable)
+            headers: stored, body: body, state: state, createdAt: now, isReplayable: replayable,
+            traceContext: dispatcher.tracing.callerContext())
     }
 }

@@ -49,6 +49,25 @@ extension Journal {
         }
     }
 
+    /// The queue now: entries per state, the oldest due entry's wait, the holds in force — what
+    /// ``JournalMetrics`` reports as gauges. Three indexed reads.
+    public func queueSnapshot(now: Date = Date()) async throws -> QueueSnapshot {
+        try await read { db in
+            var depth: [EntryState: Int] = [:]
+            for state in QueueSnapshot.reportedStates {
+                depth[state] = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM entry WHERE state = ?"),
+                                                arguments: [state.rawValue]) ?? 0
+            }
+            let earliestDue = try Int64.fetchOne(db.cachedStatement(sql: """
+                SELECT MIN(MAX(COALESCE(nextAttemptAt, 0), COALESCE(notBefore, 0))) FROM entry WHERE state IN (?, ?)
+                """), arguments: [EntryState.queued.rawValue, EntryState.pending.rawValue])
+            let holds = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM hold WHERE until > ?"),
+                                         arguments: [now.unixMilliseconds]) ?? 0
+            let age = earliestDue.map { max(0, Double(now.unixMilliseconds - $0) / 1000) } ?? 0
+            return QueueSnapshot(depth: depth, oldestDueAge: age, activeHolds: holds)
+        }
+    }
+
     /// When the journal next has work for a replayer: the earliest due queued entry, hold end, or
     /// lease that can be taken back — now for a sender that is provably dead, at its expiry for one
     /// that cannot be tested. Nil when nothing waits.

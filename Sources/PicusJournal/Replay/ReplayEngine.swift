@@ -34,6 +34,12 @@ public actor ReplayEngine {
         public var pollInterval: Duration = .milliseconds(500)
         /// Where the engine logs, at info level at most. Default: a disabled logger — pass your own.
         public var logger = Logger.disabled
+        /// How often ``ReplayEngine/run()`` reports the queue gauges (depth, oldest due entry, holds)
+        /// to the client's ``JournalMetrics``. ``ReplayEngine/health()`` reports them too, at each probe.
+        public var gaugeInterval: Duration = .seconds(10)
+        /// ``ReplayEngine/health()`` calls a running engine stalled when its loop has not come round
+        /// nor an entry finished for this long: longer than any attempt's timeout and its recording.
+        public var stallLimit: Duration = .seconds(180)
 
         /// The default configuration.
         public init() {}
@@ -92,6 +98,12 @@ public actor ReplayEngine {
     /// How the engine behaves.
     public let configuration: Configuration
     private var consecutiveOutages = 0
+    /// Whether ``run(onReplay:)`` is running, and since when it last showed progress.
+    private var isRunning = false
+    private var lastProgressAt: Date?
+    /// Why the journal cannot be written now (a full disk, a lock held too long), while it cannot.
+    private var journalProblem: String?
+    private var lastGaugesAt: ContinuousClock.Instant?
 
     /// Creates an engine that replays the client's journal through the client.
     public init(client: JournaledClient, configuration: Configuration = Configuration()) {
@@ -132,7 +144,7 @@ public actor ReplayEngine {
         summary.recovered = try await journal.recoverAbandoned(
             now: now, replay: configuration.replaysAbandonedEntries)
         summary.expiredUnsent = try await journal.expireStale(olderThan: dispatcher.configuration.retryPolicy.maximumAge, now: now)
-        let pass = DrainPass(limit: options.limit, onReplay: onReplay)
+        let pass = DrainPass(limit: options.limit, metrics: dispatcher.configuration.metrics, onReplay: onReplay)
         let workers = max(1, min(configuration.concurrency, options.limit ?? Int.max))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<workers {
@@ -156,8 +168,12 @@ public actor ReplayEngine {
     /// - Parameter onReplay: Called with each replayed entry, as it finishes.
     public func run(onReplay: @escaping @Sendable (Summary.Item) -> Void) async throws {
         var isFirstPass = true
+        isRunning = true
+        defer { isRunning = false }
         do {
             while !Task.isCancelled {
+                noteProgress()
+                await reportGaugesIfDue()
                 do {
                     let next = try await journal.nextWakeDate()
                     // Drain when something is due (and once at start, to take back abandoned leases);
@@ -165,19 +181,93 @@ public actor ReplayEngine {
                     if isFirstPass || (next.map { $0 <= Date() } ?? false) {
                         isFirstPass = false
                         let summary = try await drain(onReplay: onReplay)
+                        journalProblem = nil
                         if summary.replayed > 0 { continue }
                     }
                     let wait = min(configuration.pollInterval.timeInterval, max(0.01, (next ?? .distantFuture).timeIntervalSinceNow))
                     try await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
-                } catch let error as JournalError where error.code == .busy {
-                    // Another process held the journal too long: try again at the next look.
-                    configuration.logger.debug("journal busy; looking again at the next poll", metadata: ["picus.journal.path": "\(journal.path)"])
+                } catch let error as JournalError where error.code == .busy || error.code == .diskFull {
+                    // Another process held the journal too long, or the disk is full: passing, so look
+                    // again at the next poll — unhealthy meanwhile.
+                    journalProblem = error.description
+                    configuration.logger.info("journal not writable; looking again at the next poll",
+                                              metadata: ["picus.journal.path": "\(journal.path)", "picus.reason": "\(error.code)"])
                     try await Task.sleep(for: configuration.pollInterval)
                 }
             }
         } catch is CancellationError {
             return
         }
+    }
+
+    /// What a health probe reports: whether the replayer runs and the journal can be read and written.
+    ///
+    /// Encodes as the body of `/healthz`:
+    /// `{"status":"ok","reason":null,"lastProgressAt":"…","queue":{"pending":0,"queued":3,"inFlight":1},"oldestDueAgeSeconds":0,"activeHolds":0}`,
+    /// with `"status":"unhealthy"` and a one-line `reason` otherwise.
+    public struct Health: Sendable, Encodable {
+        /// True while the engine runs, shows progress, and reads and writes its journal.
+        public var isHealthy: Bool
+        /// Why it is not healthy, in one line.
+        public var reason: String?
+        /// The queue at the probe, when the journal could be read.
+        public var queue: QueueSnapshot?
+        /// When the engine last came round its loop or finished an entry.
+        public var lastProgressAt: Date?
+
+        private enum Key: String, CodingKey {
+            case status, reason, lastProgressAt, queue, oldestDueAgeSeconds, activeHolds
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(isHealthy ? "ok" : "unhealthy", forKey: .status)
+            try container.encode(reason, forKey: .reason)
+            try container.encode(lastProgressAt.map { ISO8601.string(from: $0) }, forKey: .lastProgressAt)
+            if let queue {
+                let depth = Dictionary(uniqueKeysWithValues: QueueSnapshot.reportedStates.map { ($0.rawValue, queue.depth[$0, default: 0]) })
+                try container.encode(depth, forKey: .queue)
+                try container.encode(queue.oldestDueAge, forKey: .oldestDueAgeSeconds)
+                try container.encode(queue.activeHolds, forKey: .activeHolds)
+            }
+        }
+    }
+
+    /// Probes the engine: healthy while ``run()`` runs, its loop or an entry made progress within
+    /// ``Configuration/stallLimit``, the last write reached the journal, and the journal reads now.
+    /// Reports the queue gauges as it goes.
+    public func health(now: Date = Date()) async -> Health {
+        var health = Health(isHealthy: false, lastProgressAt: lastProgressAt)
+        do {
+            let queue = try await journal.queueSnapshot(now: now)
+            dispatcher.configuration.metrics.record(queue)
+            health.queue = queue
+        } catch {
+            health.reason = "the journal cannot be read: \(error)"
+            return health
+        }
+        if !isRunning {
+            health.reason = "the replayer is not running"
+        } else if let journalProblem {
+            health.reason = journalProblem
+        } else if let last = lastProgressAt, now.timeIntervalSince(last) > configuration.stallLimit.timeInterval {
+            health.reason = "the replayer has made no progress for \(Int(now.timeIntervalSince(last))) s"
+        } else {
+            health.isHealthy = true
+        }
+        return health
+    }
+
+    private func noteProgress() {
+        lastProgressAt = Date()
+    }
+
+    /// Reports the queue gauges once per ``Configuration/gaugeInterval``.
+    private func reportGaugesIfDue() async {
+        let now = ContinuousClock.now
+        if let last = lastGaugesAt, now - last < configuration.gaugeInterval { return }
+        lastGaugesAt = now
+        if let queue = try? await journal.queueSnapshot() { dispatcher.configuration.metrics.record(queue) }
     }
 
     /// One worker: claim an entry, replay it, until nothing is due or the pass is done.
@@ -192,6 +282,7 @@ public actor ReplayEngine {
             // The request goes out whole even if the drain is cancelled meanwhile.
             let delivery = try await Task { try await self.replay(entry) }.value
             await pass.append(Summary.Item(entry: delivery.entry, summary: delivery.summary))
+            noteProgress()
             try await noteOutcome(delivery)
         }
     }
@@ -199,7 +290,7 @@ public actor ReplayEngine {
     private nonisolated func replay(_ entry: Entry) async throws -> Delivery {
         var headers = entry.requestHeaders
         for name in ["authorization", "idempotency-key"] { headers[name] = nil }
-        return try await dispatcher.deliver(entry, headers: headers, body: entry.requestBody)
+        return try await dispatcher.deliver(entry, headers: headers, body: entry.requestBody, caller: nil)
     }
 
     /// Counts consecutive outages and backs the host off after too many.
@@ -231,9 +322,11 @@ private actor DrainPass {
     private var isClaiming = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private let onReplay: @Sendable (ReplayEngine.Summary.Item) -> Void
+    private let metrics: JournalMetrics
 
-    init(limit: Int?, onReplay: @escaping @Sendable (ReplayEngine.Summary.Item) -> Void) {
+    init(limit: Int?, metrics: JournalMetrics, onReplay: @escaping @Sendable (ReplayEngine.Summary.Item) -> Void) {
         remaining = limit
+        self.metrics = metrics
         self.onReplay = onReplay
     }
 
@@ -262,8 +355,14 @@ private actor DrainPass {
             if !waiters.isEmpty { waiters.removeFirst().resume() }
         }
         let filter = ClaimFilter(id: options.entryID, force: options.force, afterID: cursor)
-        let entry = try await journal.claim(filter, limit: 1, owner: owner, leaseDuration: leaseDuration, now: Date()).first
-        if let entry { cursor = max(cursor, entry.id) }
+        let now = Date()
+        let entry = try await metrics.timing(.claim) {
+            try await journal.claim(filter, limit: 1, owner: owner, leaseDuration: leaseDuration, now: now).first
+        }
+        if let entry {
+            cursor = max(cursor, entry.id)
+            metrics.replayLag(now.timeIntervalSince(entry.dueAt ?? entry.createdAt))
+        }
         return entry
     }
 
