@@ -30,8 +30,10 @@ public struct StatusCode: RawRepresentable, Hashable, Comparable, Sendable, Expr
     public init(rawValue: Int) { self.rawValue = rawValue }
     /// The status with this numeric code.
     public init(_ code: Int) { self.rawValue = code }
+    /// A status code written as a number: `let code: StatusCode = 429`.
     public init(integerLiteral value: Int) { self.rawValue = value }
 
+    /// Orders codes by number.
     public static func < (lhs: StatusCode, rhs: StatusCode) -> Bool { lhs.rawValue < rhs.rawValue }
 
     private struct Documentation {
@@ -88,5 +90,6 @@ public struct StatusCode: RawRepresentable, Hashable, Comparable, Sendable, Expr
     /// Whether the code is in the 2xx range.
     public var isSuccess: Bool { (200..<300).contains(rawValue) }
 
+    /// The code and its name: `429 Too Many Requests`.
     public var description: String { "\(rawValue) \(name)" }
 }

@@ -59,5 +59,6 @@ public struct RequestError: Error, Sendable, CustomStringConvertible {
     /// Creates the error.
     public init(_ message: String) { self.message = message }
 
+    /// One line: what is wrong with the request.
     public var description: String { message }
 }

@@ -42,6 +42,7 @@ public struct CredentialError: Error, Sendable, CustomStringConvertible {
         self.retryAfter = retryAfter
     }
 
+    /// One line: what failed, never a token.
     public var description: String {
         if let transportError { return "token exchange failed (\(transportError))" }
         let detail = body?.message.map { ": \($0)" } ?? ""

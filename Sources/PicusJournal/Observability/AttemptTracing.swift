@@ -18,7 +18,7 @@ package struct AttemptTracing: Sendable {
     }
 
     /// The context of the task writing an entry, to keep with it: what the tracer injects from
-    /// `ServiceContext.current`, else a context set as ``Tracing/ServiceContext/picusTraceContext``.
+    /// `ServiceContext.current`, else a context set as `ServiceContext.picusTraceContext`.
     func callerContext() -> TraceContext? {
         guard let current = ServiceContext.current else { return nil }
         if let tracer {

@@ -11,7 +11,7 @@ import Foundation
 ///
 /// | name | kind | labels | what |
 /// |---|---|---|---|
-/// | `picus_journal_attempts_total` | counter | `endpoint`, `outcome`, `status` | attempts sent, by outcome (`success`, `retryable`, `permanent`, `refresh`) and status (`503`, `timedOut`, …) |
+/// | `picus_journal_attempts_total` | counter | `endpoint`, `outcome`, `status` | attempts sent, by outcome (`success`, `retryable`, `permanent`, `refresh`) and status (`503`, or a transport failure: `timeout`, `offline`, …) |
 /// | `picus_journal_attempt_duration_seconds` | timer | `endpoint`, `outcome` | one attempt, connect to last byte |
 /// | `picus_journal_write_duration_seconds` | timer | `operation` | a journal commit: `insert` (the write-ahead), `record` (an outcome), `claim` |
 /// | `picus_journal_replay_lag_seconds` | timer | — | from an entry's due time to its claim by a replayer |

@@ -8,7 +8,7 @@ import Tracing
 /// The client stores the context of the task that called ``JournaledClient/send(_:)`` or
 /// ``JournaledClient/enqueue(_:)``: what the configured tracer injects from
 /// `ServiceContext.current`, or, with no tracer bootstrapped, a context set under
-/// ``Tracing/ServiceContext/picusTraceContext`` — which is how the CLI passes on `TRACEPARENT` and
+/// `ServiceContext.picusTraceContext` — which is how the CLI passes on `TRACEPARENT` and
 /// `TRACESTATE` from its environment:
 ///
 /// ```swift
@@ -100,6 +100,7 @@ public struct TraceContext: Sendable, Hashable {
 }
 
 extension TraceContext: Codable {
+    /// Decodes the fields from a JSON object.
     public init(from decoder: any Decoder) throws {
         let fields = try decoder.singleValueContainer().decode([String: String].self)
         guard let context = TraceContext(fields: fields) else {
@@ -108,6 +109,7 @@ extension TraceContext: Codable {
         self = context
     }
 
+    /// Encodes the fields as a JSON object.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(fields)

@@ -23,6 +23,7 @@ public struct EntryDocument: Encodable, Sendable {
         self.attempts = attempts
     }
 
+    /// Encodes the list form, or with attempts the detailed form, as documented above.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: FieldKey.self)
         for field in fields {

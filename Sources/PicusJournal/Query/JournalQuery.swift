@@ -33,6 +33,7 @@ public struct JournalQuery: Sendable, Hashable {
             }
         }
 
+        /// The filter as `--status` takes it.
         public var description: String {
             switch self {
             case .code(let code): String(code)
@@ -62,6 +63,7 @@ public struct JournalQuery: Sendable, Hashable {
             self.id = id
         }
 
+        /// The cursor as `--after` takes it: `CREATEDAT.ID`.
         public var description: String { "\(createdAt).\(id)" }
     }
 

@@ -68,6 +68,7 @@ public struct Statistics: Sendable, Encodable {
         case total, byState, failureRate, topErrors, queueDepth, oldestQueued, grouping, groups
     }
 
+    /// Encodes the statistics as `stats --format json` prints them; absent values are `null`.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
         try container.encode(total, forKey: .total)

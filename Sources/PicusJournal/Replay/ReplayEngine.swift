@@ -35,9 +35,9 @@ public actor ReplayEngine {
         /// Where the engine logs, at info level at most. Default: a disabled logger — pass your own.
         public var logger = Logger.disabled
         /// How often ``ReplayEngine/run()`` reports the queue gauges (depth, oldest due entry, holds)
-        /// to the client's ``JournalMetrics``. ``ReplayEngine/health()`` reports them too, at each probe.
+        /// to the client's ``JournalMetrics``. ``ReplayEngine/health(now:)`` reports them too, at each probe.
         public var gaugeInterval: Duration = .seconds(10)
-        /// ``ReplayEngine/health()`` calls a running engine stalled when its loop has not come round
+        /// ``ReplayEngine/health(now:)`` calls a running engine stalled when its loop has not come round
         /// nor an entry finished for this long: longer than any attempt's timeout and its recording.
         public var stallLimit: Duration = .seconds(180)
 
@@ -45,7 +45,7 @@ public actor ReplayEngine {
         public init() {}
     }
 
-    /// What to replay in one ``ReplayEngine/drain(_:)``.
+    /// What to replay in one ``ReplayEngine/drain(_:onReplay:)``.
     public struct DrainOptions: Sendable {
         /// Only this entry.
         public var entryID: Int64?
@@ -219,6 +219,7 @@ public actor ReplayEngine {
             case status, reason, lastProgressAt, queue, oldestDueAgeSeconds, activeHolds
         }
 
+        /// Encodes the probe as `/healthz` answers it.
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: Key.self)
             try container.encode(isHealthy ? "ok" : "unhealthy", forKey: .status)

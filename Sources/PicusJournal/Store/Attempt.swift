@@ -46,6 +46,7 @@ public struct Attempt: Sendable, Hashable, Identifiable {
 }
 
 extension Attempt: FetchableRecord {
+    /// Reads an attempt from a row of the `attempt` table.
     public init(row: Row) throws {
         id = try row.decode(forColumn: "id")
         entryID = try row.decode(forColumn: "entryId")

@@ -23,6 +23,7 @@ public struct Diagnosis: Sendable, Encodable {
 
     private enum Key: String, CodingKey { case healthy, checks }
 
+    /// Encodes the diagnosis as `doctor --format json` prints it.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
         try container.encode(isHealthy, forKey: .healthy)

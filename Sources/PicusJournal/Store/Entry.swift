@@ -82,6 +82,7 @@ public struct Entry: Sendable, Hashable, Identifiable {
 }
 
 extension Entry: FetchableRecord {
+    /// Reads an entry from a row of the `entry` table (its last attempt's `errors` as `lastErrors`).
     public init(row: Row) throws {
         id = try row.decode(forColumn: "id")
         uuid = UUID(uuidString: try row.decode(forColumn: "uuid")) ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))

@@ -41,6 +41,7 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
         /// Any other database failure.
         public static let database = Code(.database)
 
+        /// The code's name: `busy`, `diskFull`, ….
         public var description: String { base.rawValue }
     }
 
@@ -66,6 +67,7 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
         self.underlyingError = underlyingError
     }
 
+    /// One line: what went wrong and what to do.
     public var description: String { message }
 
     /// Translates a failure of a database access into a `JournalError` that says what to do.

@@ -168,6 +168,7 @@ public struct TransportError: Error, Sendable, Hashable, CustomStringConvertible
     /// Whether the server may have received the request although no status came back.
     public var isOutcomeUnknown: Bool { phase == .afterSending }
 
+    /// The kind and the message, on one line: `kind: message`.
     public var description: String { "\(kind.rawValue): \(message)" }
 
     /// What the journal records: the message, and for an unknown outcome, that it is unknown.
