@@ -94,7 +94,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "picus-journal-bench",
-            dependencies: ["PicusJournal", "PicusSandbox", .product(name: "HTTPTypes", package: "swift-http-types")],
+            dependencies: [
+                "PicusJournal", "PicusSandbox", .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

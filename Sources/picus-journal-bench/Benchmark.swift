@@ -3,9 +3,15 @@ import HTTPTypes
 import PicusJournal
 import PicusSandbox
 
-/// The benchmark table: each scenario against a baseline measured in the same run.
+/// The benchmark: each scenario against a baseline measured in the same run.
 ///
-/// Usage: picus-journal-bench [--requests N]
+/// Usage: picus-journal-bench [--requests N] [--format table|json]
+///
+/// `--format json` prints one JSON object, the contract of issue 10:
+/// `{"writeAhead": {"full": {"journalMs", "rawSQLiteMs"}, "normal": {…}},
+///   "drain": {"1": {"entriesPerSecond", "bareRequestsPerSecond"}, "4": {…}, "8": {…}},
+///   "concurrentSend": {"8": {"journaledPerSecond", "barePerSecond"}}, "request": {…}}`.
+/// Milliseconds are means per request.
 @main
 struct Benchmark {
     static func main() async throws {
@@ -14,6 +20,8 @@ struct Benchmark {
         if let index = arguments.firstIndex(of: "--requests"), index + 1 < arguments.count, let value = Int(arguments[index + 1]) {
             requests = value
         }
+        let json = arguments.firstIndex(of: "--format").map { $0 + 1 < arguments.count && arguments[$0 + 1] == "json" } ?? false
+        func say(_ line: String) { if !json { print(line) } }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("picus-journal-bench-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -23,9 +31,10 @@ struct Benchmark {
         let token = try await credentials.accessToken()
         let transport = DefaultTransport.shared
         let url = sandbox.url.appendingPathComponent("v1/agents")
+        var report: [String: JSONValue] = ["requests": .integer(Int64(requests))]
 
-        print("picus-journal benchmark: \(requests) sequential GET /v1/agents against the sandbox on 127.0.0.1")
-        print("")
+        say("picus-journal benchmark: \(requests) sequential GET /v1/agents against the sandbox on 127.0.0.1")
+        say("")
 
         @Sendable func bareGET(_ transport: any HTTPTransport) async throws {
             let response = try await transport.send(HTTPRequest(method: .get, url: url, headerFields: [
@@ -39,6 +48,7 @@ struct Benchmark {
         let bareURLSession = try await measure(requests) { try await bareGET(urlSession) }
 
         var rows = [("bare \(type(of: transport)) (baseline)", bare), ("bare URLSessionTransport", bareURLSession)]
+        var requestReport: [String: JSONValue] = ["bareMs": .number(bare.mean), "bareURLSessionMs": .number(bareURLSession.mean)]
         for durability in Journal.Configuration.Durability.allCases {
             var configuration = Journal.Configuration()
             configuration.durability = durability
@@ -50,23 +60,44 @@ struct Benchmark {
                 precondition(delivery.isSuccess)
             }
             rows.append(("journaled, durability \(durability.rawValue)", timings))
+            requestReport["journaled\(durability == .full ? "Full" : "Normal")Ms"] = .number(timings.mean)
         }
+        report["request"] = .object(requestReport)
 
-        print(pad("scenario", 34) + pad("mean ms", 10) + pad("p50 ms", 10) + pad("p99 ms", 10) + pad("req/s", 10) + "× baseline")
+        say(pad("scenario", 34) + pad("mean ms", 10) + pad("p50 ms", 10) + pad("p99 ms", 10) + pad("req/s", 10) + "× baseline")
         for (name, timings) in rows {
-            print(pad(name, 34) + pad(format(timings.mean), 10) + pad(format(timings.percentile(0.5)), 10)
-                  + pad(format(timings.percentile(0.99)), 10) + pad(String(Int(1000 / timings.mean)), 10)
-                  + format(timings.mean / bare.mean, digits: 2))
+            say(pad(name, 34) + pad(format(timings.mean), 10) + pad(format(timings.percentile(0.5)), 10)
+                + pad(format(timings.percentile(0.99)), 10) + pad(String(Int(1000 / timings.mean)), 10)
+                + format(timings.mean / bare.mean, digits: 2))
         }
-        print("")
-        print("Overhead of the journal per request (mean): " + rows.filter { $0.0.hasPrefix("journaled") }.map {
+        say("")
+        say("Overhead of the journal per request (mean): " + rows.filter { $0.0.hasPrefix("journaled") }.map {
             "\($0.0.replacingOccurrences(of: "journaled, ", with: "")): +\(format($0.1.mean - bare.mean)) ms"
         }.joined(separator: ", "))
 
-        print("")
-        print("Replay drain: \(requests) pending POST /v1/simulations, durability full, no rate limit")
-        print("")
-        print(pad("concurrency", 14) + pad("bare req/s", 14) + pad("drain entries/s", 18) + "× baseline")
+        // Concurrent senders through one client: their write-aheads and records share commits.
+        say("")
+        say("Concurrent sends: \(requests) GET /v1/agents from 8 tasks through one JournaledClient, durability full")
+        say("")
+        let bareConcurrent = try await rate(requests, concurrency: 8) { try await bareGET(transport) }
+        let sendJournal = try Journal(path: folder.appendingPathComponent("concurrent.sqlite").path)
+        let sendClient = JournaledClient(journal: sendJournal, baseURL: sandbox.url, credentials: credentials, transport: transport)
+        let journaledConcurrent = try await rate(requests, concurrency: 8) {
+            let delivery = try await sendClient.send(.get("/v1/agents"))
+            precondition(delivery.isSuccess)
+        }
+        say(pad("concurrency", 14) + pad("bare req/s", 14) + pad("journaled req/s", 18) + "× baseline")
+        say(pad("8", 14) + pad(String(Int(bareConcurrent)), 14) + pad(String(Int(journaledConcurrent)), 18)
+            + format(journaledConcurrent / bareConcurrent, digits: 2))
+        report["concurrentSend"] = .object(["8": .object([
+            "journaledPerSecond": .number(journaledConcurrent), "barePerSecond": .number(bareConcurrent),
+        ])])
+
+        say("")
+        say("Replay drain: \(requests) pending POST /v1/simulations, durability full, no rate limit")
+        say("")
+        say(pad("concurrency", 14) + pad("bare req/s", 14) + pad("drain entries/s", 18) + "× baseline")
+        var drainReport: [String: JSONValue] = [:]
         for concurrency in [1, 4, 8] {
             let bareRate = try await rate(requests, concurrency: concurrency) {
                 let response = try await transport.send(HTTPRequest(
@@ -90,14 +121,18 @@ struct Benchmark {
             let seconds = (clock.now - start).seconds
             precondition(summary.succeeded.count == requests)
             let drainRate = Double(requests) / seconds
-            print(pad(String(concurrency), 14) + pad(String(Int(bareRate)), 14) + pad(String(Int(drainRate)), 18)
-                  + format(drainRate / bareRate, digits: 2))
+            say(pad(String(concurrency), 14) + pad(String(Int(bareRate)), 14) + pad(String(Int(drainRate)), 18)
+                + format(drainRate / bareRate, digits: 2))
+            drainReport[String(concurrency)] = .object(["entriesPerSecond": .number(drainRate), "bareRequestsPerSecond": .number(bareRate)])
         }
+        report["drain"] = .object(drainReport)
 
-        print("")
-        print("The journal alone, no HTTP: write-ahead insert + attempt record per request (\(requests) requests)")
-        print("")
-        print(pad("durability", 14) + pad("mean ms", 10) + pad("p50 ms", 10) + pad("p99 ms", 10) + "share of the journaled request")
+        say("")
+        say("The journal alone, no HTTP: write-ahead insert + attempt record per request (\(requests) requests),")
+        say("against the same statements on SQLite's C API (same schema and pragmas, prepared, one thread)")
+        say("")
+        say(pad("durability", 14) + pad("journal ms", 12) + pad("p50 ms", 10) + pad("p99 ms", 10) + pad("raw C ms", 10) + "× raw")
+        var writeAheadReport: [String: JSONValue] = [:]
         for durability in Journal.Configuration.Durability.allCases {
             var configuration = Journal.Configuration()
             configuration.durability = durability
@@ -110,13 +145,25 @@ struct Benchmark {
                 _ = try await journal.record(
                     NewAttempt(number: 1, startedAt: Date(), durationMs: 1, status: 200, outcome: .success,
                                responseHeaders: ["content-type": "application/json"]),
-                    forEntry: entry.id, leaseOwner: "bench", then: EntryTransition(state: .succeeded))
+                    forEntry: entry.id, leaseOwner: "bench", then: EntryTransition(state: .succeeded), base: entry)
             }
-            let journaled = rows.first { $0.0.hasSuffix(durability.rawValue) }?.1.mean ?? .nan
-            print(pad(durability.rawValue, 14) + pad(format(timings.mean), 10) + pad(format(timings.percentile(0.5)), 10)
-                  + pad(format(timings.percentile(0.99)), 10) + format(timings.mean / journaled, digits: 2))
+            let rawPath = folder.appendingPathComponent("raw-\(durability.rawValue).sqlite").path
+            _ = try Journal(path: rawPath, configuration: configuration)
+            let raw = try RawSQLite(path: rawPath, synchronous: durability == .full ? "FULL" : "NORMAL")
+            let rawTimings = try await measure(requests) {
+                try raw.writeAheadAndRecord(uuid: UUID().uuidString.lowercased(), now: Int64(Date().timeIntervalSince1970 * 1000))
+            }
+            say(pad(durability.rawValue, 14) + pad(format(timings.mean), 12) + pad(format(timings.percentile(0.5)), 10)
+                + pad(format(timings.percentile(0.99)), 10) + pad(format(rawTimings.mean), 10) + format(timings.mean / rawTimings.mean, digits: 2))
+            writeAheadReport[durability.rawValue] = .object(["journalMs": .number(timings.mean), "rawSQLiteMs": .number(rawTimings.mean)])
         }
+        report["writeAhead"] = .object(writeAheadReport)
         await sandbox.stop()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        }
     }
 
     /// Requests per second of `count` calls spread over `concurrency` loops.

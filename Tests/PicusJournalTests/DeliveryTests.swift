@@ -256,7 +256,10 @@ final class JournalLocker: Sendable {
     private let released = DispatchSemaphore(value: 0)
 
     init(path: String) async throws {
-        let queue = try DatabaseQueue(path: path)
+        // It waits for the writer's lease renewal to commit rather than fail at once.
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
         let released = self.released
         try await withCheckedThrowingContinuation { (locked: CheckedContinuation<Void, any Error>) in
             Thread {

@@ -185,7 +185,7 @@ package final class Dispatcher: Sendable {
         while true {
             do {
                 return try await metrics.timing(.record) {
-                    try await journal.record(attempt, forEntry: entry.id, leaseOwner: keeper.lease, then: transition)
+                    try await journal.record(attempt, forEntry: entry.id, leaseOwner: keeper.lease, then: transition, base: entry)
                 }
             } catch let error as JournalError where error.code == .busy || error.code == .diskFull {
                 // Passing: keep the outcome in memory and try again while the lease holds.

@@ -113,6 +113,47 @@ extension Entry: FetchableRecord {
     }
 }
 
+extension Entry {
+    /// The entry `new` became once inserted with `id`: times at the journal's millisecond precision.
+    init(id: Int64, new: NewEntry, endpoint: String) {
+        let createdAt = Date(unixMilliseconds: new.createdAt.unixMilliseconds)
+        self.id = id
+        uuid = new.uuid
+        self.createdAt = createdAt
+        updatedAt = createdAt
+        origin = new.origin
+        method = new.method
+        path = new.path
+        query = new.query
+        self.endpoint = endpoint
+        requestHeaders = new.headers
+        requestBody = new.body
+        state = new.state
+        attemptCount = 0
+        nextAttemptAt = new.state == .pending ? createdAt : nil
+        leaseOwner = new.leaseOwner
+        leaseExpiresAt = new.leaseExpiresAt.map { Date(unixMilliseconds: $0.unixMilliseconds) }
+        isReplayable = new.isReplayable
+        traceContext = new.traceContext
+    }
+
+    /// Takes the columns an attempt's record changes from `row`; the rest stays as it was.
+    mutating func update(from row: Row) throws {
+        updatedAt = Date(unixMilliseconds: try row.decode(forColumn: "updatedAt"))
+        state = EntryState(rawValue: try row.decode(forColumn: "state")) ?? .failed
+        attemptCount = try row.decode(forColumn: "attemptCount")
+        lastStatus = try row.decode(forColumn: "lastStatus")
+        lastTransportError = (try row.decode(forColumn: "lastTransportError") as String?).flatMap(TransportError.Kind.init(rawValue:))
+        lastErrorMessage = try row.decode(forColumn: "lastErrorMessage")
+        lastErrorCode = try row.decode(forColumn: "lastErrorCode")
+        lastErrors = (try row.decode(forColumn: "lastErrors") as String?).flatMap { JSONValue(parsing: Data($0.utf8)) }
+        nextAttemptAt = (try row.decode(forColumn: "nextAttemptAt") as Int64?).map(Date.init(unixMilliseconds:))
+        notBefore = (try row.decode(forColumn: "notBefore") as Int64?).map(Date.init(unixMilliseconds:))
+        leaseOwner = try row.decode(forColumn: "leaseOwner")
+        leaseExpiresAt = (try row.decode(forColumn: "leaseExpiresAt") as Int64?).map(Date.init(unixMilliseconds:))
+    }
+}
+
 /// Header maps stored as JSON text.
 enum JSONColumn {
     static func encode(_ headers: [String: String]) -> String {

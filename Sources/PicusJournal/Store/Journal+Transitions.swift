@@ -13,86 +13,61 @@ extension Journal {
         try await write("write to") { db in
             let createdAt = new.createdAt.unixMilliseconds
             let endpoint = EndpointKey.make(method: new.method, path: new.path)
-            let row = try Row.fetchOne(try db.cachedStatement(sql: """
-                INSERT INTO entry (uuid, createdAt, updatedAt, origin, method, path, endpoint, query, requestHeaders, requestBody,
-                                   state, nextAttemptAt, leaseOwner, leaseExpiresAt, isReplayable, traceContext)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                RETURNING *
-                """), arguments: [
+            let id = try Int64.fetchOne(try db.cachedStatement(sql: JournalSQL.insertEntry), arguments: [
                     new.uuid.uuidString.lowercased(), createdAt, createdAt, new.origin, new.method, new.path, endpoint, new.query,
                     JSONColumn.encode(new.headers), new.body, new.state.rawValue,
                     new.state == .pending ? createdAt : nil, new.leaseOwner, new.leaseExpiresAt?.unixMilliseconds,
                     new.isReplayable, new.traceContext.map { JSONColumn.encode($0.fields) },
                 ])
-            guard let row else { throw JournalError(.database, "the journal did not return the new entry") }
-            return try Entry(row: row)
+            guard let id else { throw JournalError(.database, "the journal did not return the new entry") }
+            // What was written, as a read would return it, without reading it back.
+            return Entry(id: id, new: new, endpoint: endpoint)
         }
     }
 
-    /// Records an attempt and moves its entry, in one transaction.
+    /// Records an attempt and moves its entry, in one transaction: one INSERT and one UPDATE.
     ///
     /// The entry moves only while `leaseOwner` still holds its lease: a sender whose lease was
     /// taken back records what it saw, but the entry's state is the new holder's to decide — except
     /// a success, which is the truth about an entry nobody is sending now. A `nil` transition keeps
     /// the entry in flight (a 401 about to be retried inline).
+    ///
+    /// - Parameter base: The entry as the caller last read it. Its unchanging fields (headers, body)
+    ///   are taken from it instead of read back; nil reads the whole entry back.
     package func record(
-        _ attempt: NewAttempt, forEntry entryID: Int64, leaseOwner: String, then transition: EntryTransition?
+        _ attempt: NewAttempt, forEntry entryID: Int64, leaseOwner: String, then transition: EntryTransition?, base: Entry? = nil
     ) async throws -> Entry {
         try await write("write to") { db in
             let error = attempt.error
             let errorMessage = error?.message ?? attempt.transportError?.historyMessage
             let keepsBody = attempt.outcome != .success
             let now = Date().unixMilliseconds
-            let highest = try Int.fetchOne(try db.cachedStatement(sql: "SELECT MAX(number) FROM attempt WHERE entryId = ?"), arguments: [entryID]) ?? 0
-            let number = max(attempt.number, highest + 1)
-            try db.cachedStatement(sql: """
-                INSERT INTO attempt (entryId, number, startedAt, durationMs, status, transportError, outcome,
-                    responseHeaders, errorMessage, errorCode, errors, bodyKind, body, bodySize, retryAfterMs,
-                    rateLimitLimit, rateLimitRemaining, rateLimitReset)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [
-                    entryID, number, attempt.startedAt.unixMilliseconds, attempt.durationMs, attempt.status,
+            // The number is the sender's, unless another sender recorded past it meanwhile.
+            let number = try Int.fetchOne(try db.cachedStatement(sql: JournalSQL.insertAttempt), arguments: [
+                    entryID, attempt.number, attempt.startedAt.unixMilliseconds, attempt.durationMs, attempt.status,
                     attempt.transportError?.kind.rawValue, attempt.outcome.rawValue,
                     attempt.status == nil ? nil : JSONColumn.encode(attempt.responseHeaders),
                     errorMessage, error?.errorCode, error?.errors?.jsonText,
                     keepsBody ? error?.kind.rawValue : nil, keepsBody ? error?.raw : nil,
                     keepsBody ? error?.size : nil, attempt.retryAfterMs,
                     attempt.rateLimitLimit, attempt.rateLimitRemaining, attempt.rateLimitReset,
-                ])
+                ]) ?? attempt.number
             let isSuccess = attempt.outcome == .success
-            let holds = """
-                (leaseOwner IS :lease OR (:isSuccess AND state IN (:queued, :pending, :failed, :expired)))
-                """
-            var arguments: StatementArguments = [
-                "number": number, "now": now, "id": entryID, "lease": leaseOwner, "isSuccess": isSuccess,
-                "queued": EntryState.queued.rawValue, "pending": EntryState.pending.rawValue,
-                "failed": EntryState.failed.rawValue, "expired": EntryState.expired.rawValue,
-                "status": attempt.status, "transport": attempt.transportError?.kind.rawValue,
-                "message": isSuccess ? nil : errorMessage, "code": isSuccess ? nil : error?.errorCode,
-            ]
+            let moves = transition != nil
+            let keepsLease = transition?.state == .inFlight
             // The count is history: it moves whoever holds the lease. The rest is the holder's to decide.
-            try db.cachedStatement(sql: "UPDATE entry SET attemptCount = MAX(attemptCount, :number), updatedAt = :now WHERE id = :id")
-                .execute(arguments: ["number": number, "now": now, "id": entryID])
-            if let transition {
-                let keepsLease = transition.state == .inFlight
-                _ = arguments.append(contentsOf: [
-                    "state": transition.state.rawValue, "next": transition.nextAttemptAt?.unixMilliseconds,
-                    "notBefore": transition.state == .queued ? attempt.serverNotBefore?.unixMilliseconds : nil,
-                    "keepsLease": keepsLease,
+            let row = try Row.fetchOne(try db.cachedStatement(sql: JournalSQL.recordOutcome), arguments: [
+                    "number": number, "now": now, "id": entryID, "lease": leaseOwner, "isSuccess": isSuccess,
+                    "queued": EntryState.queued.rawValue, "pending": EntryState.pending.rawValue,
+                    "failed": EntryState.failed.rawValue, "expired": EntryState.expired.rawValue,
+                    "status": attempt.status, "transport": attempt.transportError?.kind.rawValue,
+                    "message": isSuccess ? nil : errorMessage, "code": isSuccess ? nil : error?.errorCode,
+                    "moves": moves, "keepsLease": keepsLease, "state": transition?.state.rawValue,
+                    "next": transition?.nextAttemptAt?.unixMilliseconds,
+                    "notBefore": transition?.state == .queued ? attempt.serverNotBefore?.unixMilliseconds : nil,
                 ])
-                try db.cachedStatement(sql: """
-                    UPDATE entry SET lastStatus = :status, lastTransportError = :transport, lastErrorMessage = :message,
-                        lastErrorCode = :code, state = :state, nextAttemptAt = :next, notBefore = :notBefore,
-                        leaseOwner = CASE WHEN :keepsLease THEN leaseOwner END,
-                        leaseExpiresAt = CASE WHEN :keepsLease THEN leaseExpiresAt END
-                    WHERE id = :id AND \(holds)
-                    """).execute(arguments: arguments)
-            } else {
-                try db.cachedStatement(sql: """
-                    UPDATE entry SET lastStatus = :status, lastTransportError = :transport, lastErrorMessage = :message,
-                        lastErrorCode = :code
-                    WHERE id = :id AND \(holds)
-                    """).execute(arguments: arguments)
+            guard let row else {
+                throw JournalError(.notFound, "entry \(entryID) vanished while its attempt was recorded", entryID: entryID)
             }
             if attempt.status == 429, let until = attempt.serverNotBefore {
                 try db.cachedStatement(sql: """
@@ -100,6 +75,10 @@ extension Journal {
                     SELECT endpoint, ?, 'rate limited (429)', ? FROM entry WHERE id = ?
                     ON CONFLICT (key) DO UPDATE SET until = MAX(until, excluded.until), reason = excluded.reason, setAt = excluded.setAt
                     """).execute(arguments: [until.unixMilliseconds, now, entryID])
+            }
+            if var entry = base, entry.id == entryID {
+                try entry.update(from: row)
+                return entry
             }
             guard let entry = try Entry.fetchOne(try db.cachedStatement(sql: "\(Self.entrySelection) WHERE entry.id = ?"), arguments: [entryID]) else {
                 throw JournalError(.notFound, "entry \(entryID) vanished while its attempt was recorded", entryID: entryID)
@@ -298,4 +277,48 @@ extension Journal {
             return updated
         }
     }
+}
+
+/// The statements of the write path, shared with the benchmark's baseline on SQLite's C API.
+package enum JournalSQL {
+    /// The write-ahead row, committed before the request leaves.
+    package static let insertEntry = """
+        INSERT INTO entry (uuid, createdAt, updatedAt, origin, method, path, endpoint, query, requestHeaders, requestBody,
+                           state, nextAttemptAt, leaseOwner, leaseExpiresAt, isReplayable, traceContext)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        RETURNING id
+        """
+
+    /// An attempt: its number is the sender's, unless another sender recorded past it meanwhile.
+    package static let insertAttempt = """
+        INSERT INTO attempt (entryId, number, startedAt, durationMs, status, transportError, outcome,
+            responseHeaders, errorMessage, errorCode, errors, bodyKind, body, bodySize, retryAfterMs,
+            rateLimitLimit, rateLimitRemaining, rateLimitReset)
+        VALUES (?1, MAX(?2, (SELECT COALESCE(MAX(number), 0) + 1 FROM attempt WHERE entryId = ?1)),
+            ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+        RETURNING number
+        """
+
+    /// The entry after an attempt, in one statement. The count is history: it moves whoever holds the
+    /// lease. The rest is decided (`holds`) by the sender that holds the lease, or that saw a success —
+    /// the truth about an entry nobody is sending now; the state moves only with a transition (`moves`).
+    package static let recordOutcome = """
+        UPDATE entry SET attemptCount = MAX(attemptCount, :number), updatedAt = :now,
+            lastStatus = IIF(decided.holds, :status, lastStatus),
+            lastTransportError = IIF(decided.holds, :transport, lastTransportError),
+            lastErrorMessage = IIF(decided.holds, :message, lastErrorMessage),
+            lastErrorCode = IIF(decided.holds, :code, lastErrorCode),
+            state = IIF(decided.moves, :state, state),
+            nextAttemptAt = IIF(decided.moves, :next, nextAttemptAt),
+            notBefore = IIF(decided.moves, :notBefore, notBefore),
+            leaseOwner = IIF(decided.moves AND NOT :keepsLease, NULL, leaseOwner),
+            leaseExpiresAt = IIF(decided.moves AND NOT :keepsLease, NULL, leaseExpiresAt)
+        FROM (SELECT holds, :moves AND holds AS moves FROM (
+                SELECT (leaseOwner IS :lease OR (:isSuccess AND state IN (:queued, :pending, :failed, :expired))) AS holds
+                FROM entry WHERE id = :id)) AS decided
+        WHERE entry.id = :id
+        RETURNING updatedAt, state, attemptCount, lastStatus, lastTransportError, lastErrorMessage, lastErrorCode,
+            nextAttemptAt, notBefore, leaseOwner, leaseExpiresAt,
+            (SELECT errors FROM attempt WHERE attempt.entryId = entry.id AND attempt.number = entry.attemptCount) AS lastErrors
+        """
 }

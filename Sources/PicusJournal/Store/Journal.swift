@@ -47,6 +47,8 @@ public final class Journal: Sendable {
     public let configuration: Configuration
     /// A pool for a writer; one read-only connection for a reader.
     let writer: any DatabaseWriter
+    /// Shares transactions between concurrent writes.
+    private let commits: GroupCommit?
     /// Whether error messages are indexed for full-text search (SQLite with FTS5).
     public let hasFullTextSearch: Bool
     private let ownerLockSlot = OwnerLockSlot()
@@ -116,6 +118,7 @@ public final class Journal: Sendable {
                 try Self.migrate(pool)
                 writer = pool
             }
+            commits = readOnly ? nil : GroupCommit(writer: writer)
             hasFullTextSearch = try writer.read { db in try db.tableExists("attemptSearch") }
             if !readOnly { try Self.checkShape(of: writer, path: path) }
         } catch {
@@ -309,10 +312,11 @@ public final class Journal: Sendable {
     ///
     /// The write is shielded from the caller's cancellation: the outcome of a request that left the
     /// process is recorded even when the task that sent it is being cancelled.
+    /// Concurrent writes share a transaction (``GroupCommit``); each returns once its transaction committed.
     func write<T: Sendable>(_ action: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let writer = self.writer
         do {
-            return try await Task { try await writer.write(body) }.value
+            guard let commits else { throw JournalError(.readOnly, "journal \(path) was opened read-only", path: path) }
+            return try await commits.write(body)
         } catch {
             throw JournalError.wrapping(error, path: path, doing: action)
         }

@@ -1,0 +1,114 @@
+import Foundation
+import GRDB
+
+/// Group commit: the writes of concurrent tasks share one transaction, and so one fsync.
+///
+/// Each write is queued with its continuation. When no transaction is under way, the first writer
+/// starts one for everything queued; what is queued meanwhile goes into the next. Each write runs in a
+/// savepoint of its own, so one that throws is rolled back alone, and each caller is resumed only
+/// after the transaction holding its write committed — durability is that of one transaction per
+/// write. A lone writer pays one lock and no wait.
+///
+/// The writes run on GRDB's writer queue through `asyncWriteWithoutTransaction`, resumed through a
+/// continuation: no task is created per write, and a cancelled caller cannot interrupt a write —
+/// the outcome of a request that left the process is recorded even while its task is being cancelled.
+final class GroupCommit: @unchecked Sendable {
+    /// One queued write: runs in the transaction, then hears whether its transaction committed.
+    private struct Write: Sendable {
+        /// Runs the write — inside a savepoint of its own when it shares the transaction — and keeps
+        /// its result for `finish`.
+        let run: @Sendable (Database, _ shared: Bool) -> Void
+        /// Whether the write threw.
+        let hasFailed: @Sendable () -> Bool
+        /// Resumes the caller: with the write's result once committed, or with the commit's failure.
+        let finish: @Sendable ((any Error)?) -> Void
+        var failed: Bool { hasFailed() }
+    }
+
+    private let writer: any DatabaseWriter
+    /// The most writes one transaction takes; the rest wait for the next.
+    private let batchLimit: Int
+    // `lock` guards `queued` and `isCommitting`.
+    private let lock = NSLock()
+    private var queued: [Write] = []
+    private var isCommitting = false
+
+    init(writer: any DatabaseWriter, batchLimit: Int = 256) {
+        self.writer = writer
+        self.batchLimit = batchLimit
+    }
+
+    /// Runs `body` in a transaction shared with the writes queued beside it, and returns once that
+    /// transaction committed.
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let outcome = Outcome<T>()
+            let write = Write(
+                run: { db, shared in
+                    do {
+                        if shared {
+                            var value: T?
+                            try db.inSavepoint {
+                                value = try body(db)
+                                return .commit
+                            }
+                            outcome.result = value.map { .success($0) }
+                        } else {
+                            outcome.result = .success(try body(db))
+                        }
+                    } catch {
+                        outcome.result = .failure(error)
+                    }
+                },
+                hasFailed: { if case .failure = outcome.result { true } else { false } },
+                finish: { commitError in
+                    if let commitError {
+                        continuation.resume(throwing: commitError)
+                    } else {
+                        continuation.resume(with: outcome.result ?? .failure(JournalError(.database, "a journal write produced no result")))
+                    }
+                })
+            let starts = lock.withLock {
+                queued.append(write)
+                guard !isCommitting else { return false }
+                isCommitting = true
+                return true
+            }
+            if starts { commitNext() }
+        }
+    }
+
+    /// Commits the queued writes in one transaction, then the next batch, until none is queued.
+    private func commitNext() {
+        let batch: [Write] = lock.withLock {
+            let batch = Array(queued.prefix(batchLimit))
+            queued.removeFirst(batch.count)
+            if batch.isEmpty { isCommitting = false }
+            return batch
+        }
+        guard !batch.isEmpty else { return }
+        writer.asyncWriteWithoutTransaction { db in
+            var failure: (any Error)?
+            do {
+                try db.inTransaction(.immediate) {
+                    if batch.count == 1 {
+                        // Alone: a failure rolls the whole transaction back, which is its own.
+                        batch[0].run(db, false)
+                        return batch[0].failed ? .rollback : .commit
+                    }
+                    for write in batch { write.run(db, true) }
+                    return .commit
+                }
+            } catch {
+                failure = error
+            }
+            for write in batch { write.finish(failure) }
+            self.commitNext()
+        }
+    }
+}
+
+/// The result of one write, kept until its transaction commits. Written and read on the writer queue only.
+private final class Outcome<T>: @unchecked Sendable {
+    var result: Result<T, any Error>?
+}

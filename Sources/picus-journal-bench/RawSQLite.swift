@@ -1,0 +1,95 @@
+import Foundation
+import GRDBSQLite
+import PicusJournal
+
+/// The baseline of the journal's write path: the same statements on SQLite's C API — same schema
+/// (a journal `Journal` created), same pragmas, prepared once, one transaction per commit point,
+/// one thread. What the journal adds above it is its own cost.
+/// Used by one task at a time, in sequence.
+final class RawSQLite: @unchecked Sendable {
+    private var db: OpaquePointer?
+    private var statements: [String: OpaquePointer] = [:]
+
+    /// Opens `path`, a journal made by `Journal(path:)`, with the pragmas the journal sets.
+    init(path: String, synchronous: String) throws {
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK else { throw failure("open") }
+        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(synchronous)", "PRAGMA foreign_keys = ON"] {
+            guard sqlite3_exec(db, pragma, nil, nil, nil) == SQLITE_OK else { throw failure(pragma) }
+        }
+    }
+
+    deinit {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        sqlite3_close(db)
+    }
+
+    /// One request's journal work: the write-ahead insert committed, then the attempt and the
+    /// entry's outcome committed.
+    func writeAheadAndRecord(uuid: String, now: Int64) throws {
+        try run("BEGIN IMMEDIATE")
+        let insert = try statement(JournalSQL.insertEntry)
+        let values: [Any?] = [uuid, now, now, "http://127.0.0.1", "GET", "/v1/agents", "GET /v1/agents", nil,
+                              #"{"authorization":"Bearer <redacted>"}"#, nil, "inFlight", nil, "bench", now + 60_000, 1, nil]
+        for (index, value) in values.enumerated() { bind(value, at: Int32(index + 1), in: insert) }
+        guard sqlite3_step(insert) == SQLITE_ROW else { throw failure("insert entry") }
+        let id = sqlite3_column_int64(insert, 0)
+        sqlite3_reset(insert)
+        try run("COMMIT")
+
+        try run("BEGIN IMMEDIATE")
+        let attempt = try statement(JournalSQL.insertAttempt)
+        let attemptValues: [Any?] = [id, 1, now, 1.0, 200, nil, "success", #"{"content-type":"application/json"}"#,
+                                     nil, nil, nil, nil, nil, nil, nil, nil, nil, nil]
+        for (index, value) in attemptValues.enumerated() { bind(value, at: Int32(index + 1), in: attempt) }
+        guard sqlite3_step(attempt) == SQLITE_ROW else { throw failure("insert attempt") }
+        let number = sqlite3_column_int64(attempt, 0)
+        sqlite3_reset(attempt)
+        let record = try statement(JournalSQL.recordOutcome)
+        let named: [String: Any?] = [
+            ":number": number, ":now": now, ":id": id, ":lease": "bench", ":isSuccess": 1,
+            ":queued": "queued", ":pending": "pending", ":failed": "failed", ":expired": "expired",
+            ":status": 200, ":transport": nil, ":message": nil, ":code": nil,
+            ":moves": 1, ":keepsLease": 0, ":state": "succeeded", ":next": nil, ":notBefore": nil,
+        ]
+        for (name, value) in named {
+            let index = sqlite3_bind_parameter_index(record, name)
+            if index > 0 { bind(value, at: index, in: record) }
+        }
+        while sqlite3_step(record) == SQLITE_ROW {}
+        sqlite3_reset(record)
+        try run("COMMIT")
+    }
+
+    private func statement(_ sql: String) throws -> OpaquePointer {
+        if let prepared = statements[sql] { return prepared }
+        var prepared: OpaquePointer?
+        guard sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, nil) == SQLITE_OK, let prepared else {
+            throw failure("prepare")
+        }
+        statements[sql] = prepared
+        return prepared
+    }
+
+    private func run(_ sql: String) throws {
+        let prepared = try statement(sql)
+        guard sqlite3_step(prepared) == SQLITE_DONE else { throw failure(sql) }
+        sqlite3_reset(prepared)
+    }
+
+    private func bind(_ value: Any?, at index: Int32, in statement: OpaquePointer) {
+        switch value {
+        case let text as String: sqlite3_bind_text(statement, index, text, -1, transient)
+        case let number as Int: sqlite3_bind_int64(statement, index, Int64(number))
+        case let number as Int64: sqlite3_bind_int64(statement, index, number)
+        case let number as Double: sqlite3_bind_double(statement, index, number)
+        default: sqlite3_bind_null(statement, index)
+        }
+    }
+
+    private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    private func failure(_ doing: String) -> some Error {
+        struct SQLiteFailure: Error, CustomStringConvertible { let description: String }
+        return SQLiteFailure(description: "\(doing): \(String(cString: sqlite3_errmsg(db)))")
+    }
+}
