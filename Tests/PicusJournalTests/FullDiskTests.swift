@@ -34,7 +34,7 @@ struct FullDiskTests {
             // for the next replay to record): either way one line that says so.
             #expect(full.stderr.contains("disk is full") || full.stderr.contains("the disk was full"), "\(full.stderr)")
             #expect(!full.stderr.contains("Fatal error"))
-            #expect(succeeded > 3, "the disk was full from the start")
+            #expect(succeeded > 10)
 
             let list = try await runCLI(["list", "--db", db, "--state", "succeeded", "--limit", "1000", "--format", "json"], in: folder)
             #expect(list.status == 0, "\(list.stderr)")

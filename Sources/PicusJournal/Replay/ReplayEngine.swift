@@ -144,14 +144,21 @@ public actor ReplayEngine {
         summary.recovered = try await journal.recoverAbandoned(
             now: now, replay: configuration.replaysAbandonedEntries)
         summary.expiredUnsent = try await journal.expireStale(olderThan: dispatcher.configuration.retryPolicy.maximumAge, now: now)
-        let pass = DrainPass(limit: options.limit, metrics: dispatcher.configuration.metrics, onReplay: onReplay)
         let workers = max(1, min(configuration.concurrency, options.limit ?? Int.max))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<workers {
-                group.addTask { try await self.work(options, pass: pass) }
+        let pass = DrainPass(limit: options.limit, batchSize: workers, metrics: dispatcher.configuration.metrics, onReplay: onReplay)
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<workers {
+                    group.addTask { try await self.work(options, pass: pass) }
+                }
+                try await group.waitForAll()
             }
-            try await group.waitForAll()
+        } catch {
+            // Claimed but never sent: back to the queue, or they would stay leased to this live process.
+            try? await journal.release(await pass.takeUnsent())
+            throw error
         }
+        try await journal.release(await pass.takeUnsent())
         summary.items = await pass.items
         if let hold = try await journal.holds().first(where: { $0.key == "*" }) {
             summary.hostBackedOffUntil = hold.until
@@ -324,11 +331,22 @@ private actor DrainPass {
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private let onReplay: @Sendable (ReplayEngine.Summary.Item) -> Void
     private let metrics: JournalMetrics
+    /// How many entries one claim takes: one per worker.
+    private let batchSize: Int
+    /// Entries claimed by one statement and not yet taken by a worker.
+    private var claimed: [Entry] = []
 
-    init(limit: Int?, metrics: JournalMetrics, onReplay: @escaping @Sendable (ReplayEngine.Summary.Item) -> Void) {
+    init(limit: Int?, batchSize: Int, metrics: JournalMetrics, onReplay: @escaping @Sendable (ReplayEngine.Summary.Item) -> Void) {
         remaining = limit
+        self.batchSize = batchSize
         self.metrics = metrics
         self.onReplay = onReplay
+    }
+
+    /// The claimed entries no worker took: the drain gives them back.
+    func takeUnsent() -> [Entry] {
+        defer { claimed = [] }
+        return claimed
     }
 
     func takeTicket() -> Bool {
@@ -342,8 +360,9 @@ private actor DrainPass {
         if let left = remaining { remaining = left + 1 }
     }
 
-    /// Claims the next due entry past the cursor. Claims are taken one at a time, so an entry a
-    /// worker re-queues is behind the cursor before any other worker claims again.
+    /// The next due entry past the cursor: one claimed before, or the first of a new claim, which
+    /// takes as many entries as there are workers (and tickets) in one statement. Claims are taken one
+    /// at a time, so an entry a worker re-queues is behind the cursor before any other worker claims again.
     func claimNext(
         _ options: ReplayEngine.DrainOptions, journal: Journal, owner: String, leaseDuration: Duration
     ) async throws -> Entry? {
@@ -356,15 +375,18 @@ private actor DrainPass {
             if !waiters.isEmpty { waiters.removeFirst().resume() }
         }
         let filter = ClaimFilter(id: options.entryID, force: options.force, afterID: cursor)
+        if !claimed.isEmpty { return claimed.removeFirst() }
         let now = Date()
-        let entry = try await metrics.timing(.claim) {
-            try await journal.claim(filter, limit: 1, owner: owner, leaseDuration: leaseDuration, now: now).first
+        let wanted = min(batchSize, remaining.map { $0 + 1 } ?? batchSize)
+        let entries = try await metrics.timing(.claim) {
+            try await journal.claim(filter, limit: max(1, wanted), owner: owner, leaseDuration: leaseDuration, now: now)
         }
-        if let entry {
+        for entry in entries {
             cursor = max(cursor, entry.id)
             metrics.replayLag(now.timeIntervalSince(entry.dueAt ?? entry.createdAt))
         }
-        return entry
+        claimed = Array(entries.dropFirst())
+        return entries.first
     }
 
     func append(_ item: ReplayEngine.Summary.Item) {

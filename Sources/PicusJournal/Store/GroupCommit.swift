@@ -87,7 +87,10 @@ final class GroupCommit: @unchecked Sendable {
             return batch
         }
         guard !batch.isEmpty else { return }
-        writer.asyncWriteWithoutTransaction { db in
+        // Weak: once its callers are resumed, the journal may be released, and with it the pool; its
+        // last reference must not die on the pool's own writer queue, or the pool never closes (and
+        // never checkpoints its WAL).
+        writer.asyncWriteWithoutTransaction { [weak self] db in
             var failure: (any Error)?
             do {
                 try db.inTransaction(.immediate) {
@@ -103,7 +106,7 @@ final class GroupCommit: @unchecked Sendable {
                 failure = error
             }
             for write in batch { write.finish(failure) }
-            self.commitNext()
+            self?.commitNext()
         }
     }
 }

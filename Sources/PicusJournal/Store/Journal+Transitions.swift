@@ -129,14 +129,36 @@ extension Journal {
                 "owner": owner, "until": now.addingTimeInterval(leaseDuration.timeInterval).unixMilliseconds, "limit": limit,
                 "inFlight": EntryState.inFlight.rawValue,
             ])
+            // Each entry gets a lease of its own — the claim's token and the entry's id — so that a
+            // note one sender leaves about one entry is never read as another's.
             let claim = try db.cachedStatement(sql: """
-                UPDATE entry SET state = :inFlight, leaseOwner = :owner, leaseExpiresAt = :until, updatedAt = :now
+                UPDATE entry SET state = :inFlight, leaseOwner = IIF(:limit = 1, :owner, :owner || '.' || id),
+                    leaseExpiresAt = :until, updatedAt = :now
                 WHERE id IN (SELECT entry.id FROM entry WHERE \(Self.dueClause(filter)) ORDER BY entry.id LIMIT :limit)
                 RETURNING id
                 """)
             let ids = try Int64.fetchAll(claim, arguments: arguments)
             let read = try db.cachedStatement(sql: "\(Self.entrySelection) WHERE entry.id = ?")
             return try ids.sorted().compactMap { try Entry.fetchOne(read, arguments: [$0]) }
+        }
+    }
+
+    /// Gives back claimed entries that were never sent (a drain stopped before it reached them): they
+    /// wait again as they did, `pending` or `queued`, with no attempt recorded. Only entries still
+    /// leased as claimed are touched.
+    package func release(_ entries: [Entry]) async throws {
+        guard !entries.isEmpty else { return }
+        try await write("give back claimed entries in") { db in
+            let statement = try db.cachedStatement(sql: """
+                UPDATE entry SET state = IIF(attemptCount = 0, :pending, :queued), leaseOwner = NULL, leaseExpiresAt = NULL
+                WHERE id = :id AND state = :inFlight AND leaseOwner = :lease
+                """)
+            for entry in entries {
+                try statement.execute(arguments: [
+                    "pending": EntryState.pending.rawValue, "queued": EntryState.queued.rawValue,
+                    "inFlight": EntryState.inFlight.rawValue, "id": entry.id, "lease": entry.leaseOwner,
+                ])
+            }
         }
     }
 
