@@ -22,6 +22,9 @@ struct Benchmark {
         }
         let json = arguments.firstIndex(of: "--format").map { $0 + 1 < arguments.count && arguments[$0 + 1] == "json" } ?? false
         func say(_ line: String) { if !json { print(line) } }
+        // `--only request|concurrent|drain|journal` runs one section: for a profiler.
+        let only = arguments.firstIndex(of: "--only").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+        func runs(_ section: String) -> Bool { only == nil || only == section }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("picus-journal-bench-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -43,6 +46,7 @@ struct Benchmark {
             ]), body: nil, options: TransportOptions())
             precondition(response.status == 200)
         }
+        if runs("request") {
         let bare = try await measure(requests) { try await bareGET(transport) }
         let urlSession = URLSessionTransport()
         let bareURLSession = try await measure(requests) { try await bareGET(urlSession) }
@@ -75,7 +79,10 @@ struct Benchmark {
             "\($0.0.replacingOccurrences(of: "journaled, ", with: "")): +\(format($0.1.mean - bare.mean)) ms"
         }.joined(separator: ", "))
 
+        }
+
         // Concurrent senders through one client: their write-aheads and records share commits.
+        if runs("concurrent") {
         say("")
         say("Concurrent sends: \(requests) GET /v1/agents from 8 tasks through one JournaledClient, durability full")
         say("")
@@ -93,6 +100,9 @@ struct Benchmark {
             "journaledPerSecond": .number(journaledConcurrent), "barePerSecond": .number(bareConcurrent),
         ])])
 
+        }
+
+        if runs("drain") {
         say("")
         say("Replay drain: \(requests) pending POST /v1/simulations, durability full, no rate limit")
         say("")
@@ -126,6 +136,9 @@ struct Benchmark {
             drainReport[String(concurrency)] = .object(["entriesPerSecond": .number(drainRate), "bareRequestsPerSecond": .number(bareRate)])
         }
         report["drain"] = .object(drainReport)
+        }
+
+        if runs("journal") {
 
         say("")
         say("The journal alone, no HTTP: write-ahead insert + attempt record per request (\(requests) requests),")
@@ -158,6 +171,7 @@ struct Benchmark {
             writeAheadReport[durability.rawValue] = .object(["journalMs": .number(timings.mean), "rawSQLiteMs": .number(rawTimings.mean)])
         }
         report["writeAhead"] = .object(writeAheadReport)
+        }
         await sandbox.stop()
         if json {
             let encoder = JSONEncoder()

@@ -28,8 +28,9 @@ final class RawSQLite: @unchecked Sendable {
     func writeAheadAndRecord(uuid: String, now: Int64) throws {
         try run("BEGIN IMMEDIATE")
         let insert = try statement(JournalSQL.insertEntry)
-        let values: [Any?] = [uuid, now, now, "http://127.0.0.1", "GET", "/v1/agents", "GET /v1/agents", nil,
-                              #"{"authorization":"Bearer <redacted>"}"#, nil, "inFlight", nil, "bench", now + 60_000, 1, nil]
+        let values: [Value] = [.text(uuid), .int(now), .int(now), .text("http://127.0.0.1"), .text("GET"), .text("/v1/agents"),
+                               .text("GET /v1/agents"), .null, .text(#"{"authorization":"Bearer <redacted>"}"#), .null,
+                               .text("inFlight"), .null, .text("bench"), .int(now + 60_000), .int(1), .null]
         for (index, value) in values.enumerated() { bind(value, at: Int32(index + 1), in: insert) }
         guard sqlite3_step(insert) == SQLITE_ROW else { throw failure("insert entry") }
         let id = sqlite3_column_int64(insert, 0)
@@ -38,18 +39,18 @@ final class RawSQLite: @unchecked Sendable {
 
         try run("BEGIN IMMEDIATE")
         let attempt = try statement(JournalSQL.insertAttempt)
-        let attemptValues: [Any?] = [id, 1, now, 1.0, 200, nil, "success", #"{"content-type":"application/json"}"#,
-                                     nil, nil, nil, nil, nil, nil, nil, nil, nil, nil]
+        let attemptValues: [Value] = [.int(id), .int(1), .int(now), .real(1), .int(200), .null, .text("success"),
+                                      .text(#"{"content-type":"application/json"}"#)] + Array(repeating: .null, count: 10)
         for (index, value) in attemptValues.enumerated() { bind(value, at: Int32(index + 1), in: attempt) }
         guard sqlite3_step(attempt) == SQLITE_ROW else { throw failure("insert attempt") }
         let number = sqlite3_column_int64(attempt, 0)
         sqlite3_reset(attempt)
         let record = try statement(JournalSQL.recordOutcome)
-        let named: [String: Any?] = [
-            ":number": number, ":now": now, ":id": id, ":lease": "bench", ":isSuccess": 1,
-            ":queued": "queued", ":pending": "pending", ":failed": "failed", ":expired": "expired",
-            ":status": 200, ":transport": nil, ":message": nil, ":code": nil,
-            ":moves": 1, ":keepsLease": 0, ":state": "succeeded", ":next": nil, ":notBefore": nil,
+        let named: [String: Value] = [
+            ":number": .int(number), ":now": .int(now), ":id": .int(id), ":lease": .text("bench"), ":isSuccess": .int(1),
+            ":queued": .text("queued"), ":pending": .text("pending"), ":failed": .text("failed"), ":expired": .text("expired"),
+            ":status": .int(200), ":transport": .null, ":message": .null, ":code": .null,
+            ":moves": .int(1), ":keepsLease": .int(0), ":state": .text("succeeded"), ":next": .null, ":notBefore": .null,
         ]
         for (name, value) in named {
             let index = sqlite3_bind_parameter_index(record, name)
@@ -76,20 +77,28 @@ final class RawSQLite: @unchecked Sendable {
         sqlite3_reset(prepared)
     }
 
-    private func bind(_ value: Any?, at index: Int32, in statement: OpaquePointer) {
+    /// A value to bind.
+    enum Value {
+        case text(String), int(Int64), real(Double), null
+    }
+
+    private func bind(_ value: Value, at index: Int32, in statement: OpaquePointer) {
         switch value {
-        case let text as String: sqlite3_bind_text(statement, index, text, -1, transient)
-        case let number as Int: sqlite3_bind_int64(statement, index, Int64(number))
-        case let number as Int64: sqlite3_bind_int64(statement, index, number)
-        case let number as Double: sqlite3_bind_double(statement, index, number)
-        default: sqlite3_bind_null(statement, index)
+        case .text(let text): sqlite3_bind_text(statement, index, text, -1, transient)
+        case .int(let number): sqlite3_bind_int64(statement, index, number)
+        case .real(let number): sqlite3_bind_double(statement, index, number)
+        case .null: sqlite3_bind_null(statement, index)
         }
     }
 
     private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
-    private func failure(_ doing: String) -> some Error {
-        struct SQLiteFailure: Error, CustomStringConvertible { let description: String }
-        return SQLiteFailure(description: "\(doing): \(String(cString: sqlite3_errmsg(db)))")
+    private func failure(_ doing: String) -> SQLiteFailure {
+        SQLiteFailure(description: "\(doing): \(String(cString: sqlite3_errmsg(db)))")
     }
+}
+
+/// A failure of the C API, with SQLite's message.
+struct SQLiteFailure: Error, CustomStringConvertible {
+    let description: String
 }

@@ -4,6 +4,16 @@ import GRDB
 import Testing
 
 struct JournalStoreTests {
+    @Test(arguments: [(Journal.Configuration.Durability.full, 2), (.normal, 1)])
+    func theDurabilityAskedForIsTheOneTheWriterUses(durability: Journal.Configuration.Durability, synchronous: Int) async throws {
+        // GRDB's pool sets NORMAL on its writer after the journal's own setup: FULL must survive that.
+        let folder = try TemporaryFolder()
+        var configuration = Journal.Configuration()
+        configuration.durability = durability
+        let journal = try Journal(path: folder.path("journal.sqlite"), configuration: configuration)
+        #expect(try await journal.writerSynchronous() == synchronous)
+    }
+
     @Test func createsItsFolderAndFilePrivateAndInWALMode() throws {
         let folder = try TemporaryFolder()
         let path = folder.path("state/picus-journal/journal.sqlite")

@@ -115,6 +115,9 @@ public final class Journal: Sendable {
                 writer = try DatabaseQueue(path: Self.readOnlyLocation(of: path), configuration: dbConfiguration)
             } else {
                 let pool = try DatabasePool(path: path, configuration: dbConfiguration)
+                // GRDB's pool sets `synchronous = NORMAL` on its writer after `prepareDatabase` runs:
+                // the durability asked for is set again here, where it sticks.
+                try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
                 try Self.migrate(pool)
                 writer = pool
             }
@@ -125,6 +128,11 @@ public final class Journal: Sendable {
             throw JournalError.wrapping(error, path: path, doing: "open")
         }
         configuration.logger.debug("journal opened", metadata: ["picus.journal.path": "\(path)", "picus.journal.read_only": "\(readOnly)"])
+    }
+
+    /// The writer connection's `PRAGMA synchronous`: 2 for ``Configuration/Durability/full``, 1 for normal.
+    package func writerSynchronous() async throws -> Int {
+        try await write("read the settings of") { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// This process's liveness lock beside the journal, taken on first use: every lease names it.
