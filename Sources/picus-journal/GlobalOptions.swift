@@ -14,12 +14,12 @@ struct JournalOptions: ParsableArguments {
 
     /// Opens the journal to write; only the commands that write requests create a missing one.
     func open(creating: Bool = false) throws -> Journal {
-        try Journal(path: resolvedPath, configuration: Self.configuration, createIfMissing: creating)
+        OpenJournals.shared.add(try Journal(path: resolvedPath, configuration: Self.configuration, createIfMissing: creating))
     }
 
     /// Opens the journal to read it: no creation, no migration, not a byte written.
     func openForReading() throws -> Journal {
-        try Journal(readingFrom: resolvedPath, configuration: Self.configuration)
+        OpenJournals.shared.add(try Journal(readingFrom: resolvedPath, configuration: Self.configuration))
     }
 
     private static var configuration: Journal.Configuration {
@@ -185,5 +185,28 @@ struct TimeBound: ExpressibleByArgument {
     init?(argument: String) {
         guard let date = JournalQuery.time(argument) else { return nil }
         self.date = date
+    }
+}
+
+/// The journals a command opened, closed before the process exits: a closed journal has its WAL
+/// checkpointed and removed, whatever task still held a reference when the command returned.
+final class OpenJournals: @unchecked Sendable {
+    static let shared = OpenJournals()
+    // `lock` guards `journals`.
+    private let lock = NSLock()
+    private var journals: [Journal] = []
+
+    func add(_ journal: Journal) -> Journal {
+        lock.withLock { journals.append(journal) }
+        return journal
+    }
+
+    /// Closes every journal opened; a failure to close loses nothing (SQLite recovers the WAL on the next open).
+    func closeAll() {
+        let opened = lock.withLock {
+            defer { journals = [] }
+            return journals
+        }
+        for journal in opened { try? journal.close() }
     }
 }

@@ -29,7 +29,9 @@ struct PicusJournalCommand: AsyncParsableCommand {
                     try command.run()
                 }
             }
+            OpenJournals.shared.closeAll()
         } catch {
+            OpenJournals.shared.closeAll()
             exit(withError: error)
         }
     }

@@ -4,6 +4,22 @@ import GRDB
 import Testing
 
 struct JournalStoreTests {
+    @Test func closingLeavesAPlainFileAndRefusesLaterUse() async throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path("journal.sqlite")
+        let journal = try Journal(path: path)
+        _ = try await journal.insert(NewEntry(method: "GET", path: "/v1/agents", headers: [:], state: .pending, createdAt: Date()))
+        _ = try await journal.entries(matching: JournalQuery(limit: nil))
+        #expect(FileManager.default.fileExists(atPath: path + "-wal"))
+
+        try journal.close()
+
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"), "the WAL was checkpointed and removed")
+        #expect(!FileManager.default.fileExists(atPath: path + "-shm"))
+        await #expect(throws: (any Error).self) { try await journal.entries(matching: JournalQuery(limit: nil)) }
+        #expect(try await Journal(path: path).entries(matching: JournalQuery(limit: nil)).count == 1)
+    }
+
     @Test(arguments: [(Journal.Configuration.Durability.full, 2), (.normal, 1)])
     func theDurabilityAskedForIsTheOneTheWriterUses(durability: Journal.Configuration.Durability, synchronous: Int) async throws {
         // GRDB's pool sets NORMAL on its writer after the journal's own setup: FULL must survive that.

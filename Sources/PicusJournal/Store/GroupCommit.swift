@@ -14,7 +14,7 @@ import GRDB
 /// the outcome of a request that left the process is recorded even while its task is being cancelled.
 final class GroupCommit: @unchecked Sendable {
     /// One queued write: runs in the transaction, then hears whether its transaction committed.
-    private struct Write: Sendable {
+    fileprivate struct Write: Sendable {
         /// Runs the write — inside a savepoint of its own when it shares the transaction — and keeps
         /// its result for `finish`.
         let run: @Sendable (Database, _ shared: Bool) -> Void
@@ -87,27 +87,47 @@ final class GroupCommit: @unchecked Sendable {
             return batch
         }
         guard !batch.isEmpty else { return }
-        // Weak: once its callers are resumed, the journal may be released, and with it the pool; its
-        // last reference must not die on the pool's own writer queue, or the pool never closes (and
-        // never checkpoints its WAL).
+        let pending = Pending(batch)
+        // Weak, and nothing of the journal touched once callers are resumed: a caller may then release
+        // the journal, and with it the pool, whose last reference must not die on the pool's own writer
+        // queue, or the pool never closes (and never checkpoints its WAL).
         writer.asyncWriteWithoutTransaction { [weak self] db in
+            var writes = pending.take()
             var failure: (any Error)?
             do {
                 try db.inTransaction(.immediate) {
-                    if batch.count == 1 {
+                    if writes.count == 1 {
                         // Alone: a failure rolls the whole transaction back, which is its own.
-                        batch[0].run(db, false)
-                        return batch[0].failed ? .rollback : .commit
+                        writes[0].run(db, false)
+                        return writes[0].failed ? .rollback : .commit
                     }
-                    for write in batch { write.run(db, true) }
+                    for write in writes { write.run(db, true) }
                     return .commit
                 }
             } catch {
                 failure = error
             }
-            for write in batch { write.finish(failure) }
+            let finishes = writes.map(\.finish)
+            // The writes' bodies may hold the journal: they go before any caller resumes.
+            writes.removeAll()
             self?.commitNext()
+            for finish in finishes { finish(failure) }
         }
+    }
+}
+
+/// A batch handed to the writer queue, taken from there exactly once.
+private final class Pending: @unchecked Sendable {
+    // Set on the caller's thread, taken on the writer queue after GRDB's dispatch orders the two.
+    private var writes: [GroupCommit.Write]
+
+    init(_ writes: [GroupCommit.Write]) {
+        self.writes = writes
+    }
+
+    func take() -> [GroupCommit.Write] {
+        defer { writes = [] }
+        return writes
     }
 }
 

@@ -130,6 +130,24 @@ public final class Journal: Sendable {
         configuration.logger.debug("journal opened", metadata: ["picus.journal.path": "\(path)", "picus.journal.read_only": "\(readOnly)"])
     }
 
+    /// Closes the journal's connections now: the last one out checkpoints the WAL into the file and
+    /// removes it, so a reader without write access finds a plain database.
+    ///
+    /// Connections also close when the journal is deinitialized; a process about to exit calls this
+    /// instead of relying on the order in which its tasks let go. Every later use throws.
+    ///
+    /// - Throws: ``JournalError`` when a connection is still in use.
+    public func close() throws {
+        do {
+            // The pool closes its writer before its readers, and a reader closing last leaves the
+            // WAL behind: the readers go first, so that the writer is the last connection out.
+            (writer as? DatabasePool)?.releaseMemory()
+            try writer.close()
+        } catch {
+            throw JournalError.wrapping(error, path: path, doing: "close")
+        }
+    }
+
     /// The writer connection's `PRAGMA synchronous`: 2 for ``Configuration/Durability/full``, 1 for normal.
     package func writerSynchronous() async throws -> Int {
         try await write("read the settings of") { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
