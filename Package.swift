@@ -34,7 +34,7 @@ let package = Package(
             path: "Migrations",
             resources: [
                 .embedInCode("0001_journal.sql"), .embedInCode("0002_search.sql"), .embedInCode("0003_replayable.sql"),
-                .embedInCode("0004_trace.sql"),
+                .embedInCode("0004_trace.sql"), .embedInCode("0005_due.sql"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -97,6 +97,7 @@ let package = Package(
             dependencies: [
                 "PicusJournal", "PicusSandbox", .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -18,5 +18,6 @@ package enum JournalMigrations {
                   needsFullTextSearch: true),
         Migration(identifier: "0003_replayable", sql: String(decoding: PackageResources._003_replayable_sql, as: UTF8.self)),
         Migration(identifier: "0004_trace", sql: String(decoding: PackageResources._004_trace_sql, as: UTF8.self)),
+        Migration(identifier: "0005_due", sql: String(decoding: PackageResources._005_due_sql, as: UTF8.self)),
     ]
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import PicusJournal
+import MetricsTestKit
 import PicusSandbox
 
 /// The benchmark: each scenario against a baseline measured in the same run.
@@ -118,7 +119,12 @@ struct Benchmark {
                 precondition(response.status == 201)
             }
             let journal = try Journal(path: folder.appendingPathComponent("drain-\(concurrency).sqlite").path)
-            let client = JournaledClient(journal: journal, baseURL: sandbox.url, credentials: credentials, transport: transport)
+            // Where the time goes, from the library's own timers.
+            let timers = TestMetrics()
+            var clientConfiguration = JournaledClient.Configuration()
+            clientConfiguration.metrics = JournalMetrics(factory: timers)
+            let client = JournaledClient(journal: journal, baseURL: sandbox.url, credentials: credentials, transport: transport,
+                                         configuration: clientConfiguration)
             for _ in 0..<requests {
                 try await client.enqueue(.post("/v1/simulations", json: #"{"simulation_name":"drain-\#(UUID().uuidString)"}"#))
             }
@@ -131,8 +137,16 @@ struct Benchmark {
             let seconds = (clock.now - start).seconds
             precondition(summary.succeeded.count == requests)
             let drainRate = Double(requests) / seconds
+            func meanMs(_ label: String, _ dimensions: [(String, String)]) -> Double {
+                let values = timers.timers(label: label, dimensions: dimensions).flatMap(\.values)
+                return values.isEmpty ? .nan : Double(values.reduce(0, +)) / Double(values.count) / 1e6
+            }
+            let claimMs = meanMs(JournalMetrics.Name.writeDuration, [("operation", "claim")])
+            let recordMs = meanMs(JournalMetrics.Name.writeDuration, [("operation", "record")])
+            let attemptMs = meanMs(JournalMetrics.Name.attemptDuration, [("endpoint", "POST /v1/simulations"), ("outcome", "success")])
             say(pad(String(concurrency), 14) + pad(String(Int(bareRate)), 14) + pad(String(Int(drainRate)), 18)
-                + format(drainRate / bareRate, digits: 2))
+                + pad(format(drainRate / bareRate, digits: 2), 12)
+                + "claim \(format(claimMs)) ms, attempt \(format(attemptMs)) ms, record \(format(recordMs)) ms (means)")
             drainReport[String(concurrency)] = .object(["entriesPerSecond": .number(drainRate), "bareRequestsPerSecond": .number(bareRate)])
         }
         report["drain"] = .object(drainReport)

@@ -98,10 +98,14 @@ extension Journal {
 
     /// The conditions under which an entry may be sent now: the single definition the claim, the
     /// dry run and the wake-up all share.
+    /// The waiting states as SQL literals, spelled from ``EntryState``: the partial index
+    /// `entry_due` serves a query only when its WHERE clause names them literally.
+    static let waitingStates = [EntryState.queued, .pending].map { "'\($0.rawValue)'" }.joined(separator: ", ")
+
     static func dueClause(_ filter: ClaimFilter) -> String {
         var clause = """
             entry.id > :afterID
-            AND entry.state IN (:queued, :pending)
+            AND entry.state IN (\(waitingStates))
             AND entry.isReplayable
             AND (:force OR COALESCE(entry.nextAttemptAt, 0) <= :now)
             AND COALESCE(entry.notBefore, 0) <= :now
@@ -114,7 +118,6 @@ extension Journal {
     static func dueArguments(_ filter: ClaimFilter, now: Date) -> StatementArguments {
         var arguments: StatementArguments = [
             "afterID": filter.afterID, "force": filter.force, "now": now.unixMilliseconds,
-            "queued": EntryState.queued.rawValue, "pending": EntryState.pending.rawValue,
         ]
         if let id = filter.id { _ = arguments.append(contentsOf: ["id": id]) }
         return arguments
@@ -134,7 +137,7 @@ extension Journal {
             let claim = try db.cachedStatement(sql: """
                 UPDATE entry SET state = :inFlight, leaseOwner = IIF(:limit = 1, :owner, :owner || '.' || id),
                     leaseExpiresAt = :until, updatedAt = :now
-                WHERE id IN (SELECT entry.id FROM entry WHERE \(Self.dueClause(filter)) ORDER BY entry.id LIMIT :limit)
+                WHERE id IN (SELECT entry.id FROM entry INDEXED BY entry_due WHERE \(Self.dueClause(filter)) ORDER BY entry.id LIMIT :limit)
                 RETURNING id
                 """)
             let ids = try Int64.fetchAll(claim, arguments: arguments)
