@@ -279,32 +279,64 @@ public actor ReplayEngine {
     }
 
     /// One worker: claim an entry, replay it, until nothing is due or the pass is done.
+    ///
+    /// The worker moves on to its next entry as soon as the server answered: the outcome is recorded
+    /// meanwhile, and records of several workers share a commit. An outage (a 503, no response) is
+    /// waited out whole — recorded and counted toward the host's backoff — before the next claim.
     private func work(_ options: DrainOptions, pass: DrainPass) async throws {
-        while !Task.isCancelled, await pass.takeTicket() {
-            guard let entry = try await pass.claimNext(
-                options, journal: journal, owner: dispatcher.makeLease(), leaseDuration: leaseDuration)
-            else {
-                await pass.returnTicket()
-                return
+        try await withThrowingTaskGroup(of: Void.self) { recording in
+            while !Task.isCancelled, await pass.takeTicket() {
+                guard let entry = try await pass.claimNext(
+                    options, journal: journal, owner: dispatcher.makeLease(), leaseDuration: leaseDuration)
+                else {
+                    await pass.returnTicket()
+                    break
+                }
+                let answered = Answered()
+                // The request goes out whole even if the drain is cancelled meanwhile.
+                let sending = Task { try await self.replay(entry, onAnswered: answered.signal) }
+                recording.addTask {
+                    let delivery: Delivery
+                    do {
+                        delivery = try await sending.value
+                    } catch {
+                        // The worker must not wait for an answer that will never come.
+                        answered.signal(isOutage: true)
+                        throw error
+                    }
+                    answered.signal(isOutage: Self.isOutage(delivery))
+                    await pass.append(Summary.Item(entry: delivery.entry, summary: delivery.summary))
+                    try await self.finish(delivery)
+                }
+                if await answered.wait() {
+                    // An outage: recorded and counted (perhaps backing the host off) before the next claim.
+                    try await recording.waitForAll()
+                }
             }
-            // The request goes out whole even if the drain is cancelled meanwhile.
-            let delivery = try await Task { try await self.replay(entry) }.value
-            await pass.append(Summary.Item(entry: delivery.entry, summary: delivery.summary))
-            noteProgress()
-            try await noteOutcome(delivery)
+            try await recording.waitForAll()
         }
     }
 
-    private nonisolated func replay(_ entry: Entry) async throws -> Delivery {
+    private func finish(_ delivery: Delivery) async throws {
+        noteProgress()
+        try await noteOutcome(delivery)
+    }
+
+    private nonisolated func replay(_ entry: Entry, onAnswered: @escaping @Sendable (_ isOutage: Bool) -> Void) async throws -> Delivery {
         var headers = entry.requestHeaders
         for name in ["authorization", "idempotency-key"] { headers[name] = nil }
-        return try await dispatcher.deliver(entry, headers: headers, body: entry.requestBody, caller: nil)
+        return try await dispatcher.deliver(entry, headers: headers, body: entry.requestBody, caller: nil) { status, failure in
+            onAnswered(failure.map { $0.kind != .auth } ?? false || status == 503)
+        }
+    }
+
+    private static func isOutage(_ delivery: Delivery) -> Bool {
+        delivery.transportError.map { $0.kind != .auth } ?? false || delivery.response?.status == 503
     }
 
     /// Counts consecutive outages and backs the host off after too many.
     private func noteOutcome(_ delivery: Delivery) async throws {
-        let isOutage = delivery.transportError.map { $0.kind != .auth } ?? false || delivery.response?.status == 503
-        guard isOutage else {
+        guard Self.isOutage(delivery) else {
             consecutiveOutages = 0
             return
         }
@@ -407,6 +439,37 @@ extension ReplayEngine: Service {
     public nonisolated func run() async throws {
         try await cancelWhenGracefulShutdown {
             try await self.run(onReplay: { _ in })
+        }
+    }
+}
+
+/// Tells a worker when the server answered its entry, and whether the answer was an outage: once,
+/// whichever of the answer and the finished delivery comes first.
+private final class Answered: @unchecked Sendable {
+    // `lock` guards `isOutage` and `waiter`.
+    private let lock = NSLock()
+    private var isOutage: Bool?
+    private var waiter: CheckedContinuation<Bool, Never>?
+
+    func signal(isOutage: Bool) {
+        let waiter: CheckedContinuation<Bool, Never>? = lock.withLock {
+            guard self.isOutage == nil else { return nil }
+            self.isOutage = isOutage
+            defer { self.waiter = nil }
+            return self.waiter
+        }
+        waiter?.resume(returning: isOutage)
+    }
+
+    /// Whether the answer was an outage, once there is one.
+    func wait() async -> Bool {
+        await withCheckedContinuation { continuation in
+            let known: Bool? = lock.withLock {
+                if let isOutage { return isOutage }
+                waiter = continuation
+                return nil
+            }
+            if let known { continuation.resume(returning: known) }
         }
     }
 }

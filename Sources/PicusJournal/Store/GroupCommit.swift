@@ -3,9 +3,10 @@ import GRDB
 
 /// Group commit: the writes of concurrent tasks share one transaction, and so one fsync.
 ///
-/// When no transaction is under way, a writer commits its own write at once, on its own thread (a
-/// sync access to GRDB's serial writer queue runs there): no thread hop, which on a fast disk costs
-/// more than the commit. Writers that arrive meanwhile are queued with their continuations and
+/// With `synchronous = NORMAL`, a writer that finds no transaction under way commits its own write
+/// at once, on its own thread (a sync access to GRDB's serial writer queue runs there): no thread
+/// hop, which costs more than a commit that does not wait for the disk. Otherwise writes go to the
+/// writer queue. Writers that arrive meanwhile are queued with their continuations and
 /// committed together, in one transaction on the writer queue, as soon as the current one is done;
 /// what is queued during that goes into the next. A shared write runs in a savepoint of its own, so
 /// one that throws is rolled back alone, and each caller is resumed only after the transaction
@@ -13,7 +14,8 @@ import GRDB
 ///
 /// Neither path can be interrupted by the caller's cancellation: the outcome of a request that left
 /// the process is recorded even while its task is being cancelled. At most one cooperative thread
-/// is ever blocked on a commit — the one committing its own write; the others wait suspended.
+/// is ever blocked on a commit — the one committing its own write, without an fsync; the others
+/// wait suspended.
 final class GroupCommit: @unchecked Sendable {
     /// One queued write: runs in the transaction, then hears whether its transaction committed.
     fileprivate struct Write: Sendable {
@@ -35,8 +37,14 @@ final class GroupCommit: @unchecked Sendable {
     private var queued: [Write] = []
     private var isCommitting = false
 
-    init(writer: any DatabaseWriter, batchLimit: Int = 256) {
+    /// Whether a lone writer commits on its own thread: only where a commit does not wait for the
+    /// disk (`synchronous = NORMAL`). An fsync would hold one of the few cooperative threads for a
+    /// millisecond; there the hop to the writer queue is the cheaper cost.
+    private let commitsOnCallerThread: Bool
+
+    init(writer: any DatabaseWriter, commitsOnCallerThread: Bool, batchLimit: Int = 256) {
         self.writer = writer
+        self.commitsOnCallerThread = commitsOnCallerThread
         self.batchLimit = batchLimit
     }
 
@@ -46,7 +54,7 @@ final class GroupCommit: @unchecked Sendable {
         // Nobody is writing: this caller commits its own write on its own thread — GRDB's serial
         // writer queue runs a sync block on the calling thread — with no hop and no wait. Writers that
         // arrive meanwhile queue up, and are committed together once this one is done.
-        let leads = lock.withLock {
+        let leads = commitsOnCallerThread && lock.withLock {
             guard !isCommitting else { return false }
             isCommitting = true
             return true
