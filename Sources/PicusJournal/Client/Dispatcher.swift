@@ -48,18 +48,13 @@ package final class Dispatcher: Sendable {
     ///   - body: The body to send.
     ///   - caller: The live caller's trace context, parent of each attempt's span; nil for a replay,
     ///     which continues the entry's stored context and links to the replayer's.
-    ///   - onAnswered: Called once the attempt that decides the entry has its answer — a status, or
-    ///     no response — before its outcome is recorded: a replayer moves on while the record commits.
-    package func deliver(
-        _ entry: Entry, headers: [String: String], body: Data?, caller: ServiceContext?,
-        onAnswered: @escaping @Sendable (_ status: Int?, _ failure: TransportError?) -> Void = { _, _ in }
-    ) async throws -> Delivery {
+    package func deliver(_ entry: Entry, headers: [String: String], body: Data?, caller: ServiceContext?) async throws -> Delivery {
         let lease = entry.leaseOwner ?? ""
         let keeper = LeaseKeeper(journal: journal, entryID: entry.id, lease: lease, duration: configuration.leaseDuration,
                                  confirmedUntil: entry.leaseExpiresAt ?? Date(), logger: logger)
         defer { keeper.stop() }
         do {
-            return try await attempt(entry, headers: headers, body: body, caller: caller, keeper: keeper, onAnswered: onAnswered)
+            return try await attempt(entry, headers: headers, body: body, caller: caller, keeper: keeper)
         } catch {
             // Whatever stopped this sender before its outcome was recorded, it lets go of the entry in
             // words: the next replay takes it back at once instead of waiting for this process to end.
@@ -76,8 +71,7 @@ package final class Dispatcher: Sendable {
     }
 
     private func attempt(
-        _ entry: Entry, headers: [String: String], body: Data?, caller: ServiceContext?, keeper: LeaseKeeper,
-        onAnswered: @Sendable (_ status: Int?, _ failure: TransportError?) -> Void
+        _ entry: Entry, headers: [String: String], body: Data?, caller: ServiceContext?, keeper: LeaseKeeper
     ) async throws -> Delivery {
         let usesCredentials = credentials != nil && !RetryPolicy.tokenExchange.contains(RetryPolicy.Endpoint(entry.method, entry.path))
         var number = entry.attemptCount + 1
@@ -110,7 +104,6 @@ package final class Dispatcher: Sendable {
                 metrics.attempt(endpoint: entry.endpoint, outcome: decision.outcome, status: nil, transportError: failure.kind, duration: duration)
                 let attempt = NewAttempt(number: number, startedAt: startedAt, durationMs: duration.timeInterval * 1000,
                                          transportError: failure, outcome: decision.outcome, responseHeaders: [:])
-                onAnswered(nil, failure)
                 let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: decision.transition)
                 logger.debug("attempt failed", metadata: entry.logMetadata.merging(["picus.transport_error": "\(failure.kind.rawValue)"]) { $1 })
                 return Delivery(entry: updated, transportError: failure)
@@ -140,7 +133,6 @@ package final class Dispatcher: Sendable {
                 method: entry.method, path: entry.path, createdAt: entry.createdAt, now: now), for: entry)
             metrics.attempt(endpoint: entry.endpoint, outcome: decision.outcome, status: observation.status, transportError: nil, duration: duration)
             let attempt = observation.attempt(number: number, startedAt: startedAt, durationMs: durationMs, outcome: decision.outcome)
-            onAnswered(observation.status, nil)
             let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: decision.transition)
             logger.debug("attempt recorded", metadata: entry.logMetadata.merging(["http.response.status_code": "\(observation.status)"]) { $1 })
             return Delivery(entry: updated, response: response, error: observation.error)

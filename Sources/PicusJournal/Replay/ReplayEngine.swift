@@ -280,54 +280,33 @@ public actor ReplayEngine {
 
     /// One worker: claim an entry, replay it, until nothing is due or the pass is done.
     ///
-    /// The worker moves on to its next entry as soon as the server answered: the outcome is recorded
-    /// meanwhile, and records of several workers share a commit. An outage (a 503, no response) is
-    /// waited out whole — recorded and counted toward the host's backoff — before the next claim.
+    /// A worker waits for its entry's outcome to be recorded before it takes the next: at a crash,
+    /// at most one entry per worker can have been sent and not recorded. Records of several workers
+    /// share a commit, and the next batch is claimed while this one is sent.
     private func work(_ options: DrainOptions, pass: DrainPass) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { recording in
-            while !Task.isCancelled, await pass.takeTicket() {
-                guard let entry = try await pass.claimNext(
-                    options, journal: journal, owner: dispatcher.makeLease(), leaseDuration: leaseDuration)
-                else {
-                    await pass.returnTicket()
-                    break
-                }
-                let answered = Answered()
-                // The request goes out whole even if the drain is cancelled meanwhile.
-                let sending = Task { try await self.replay(entry, onAnswered: answered.signal) }
-                recording.addTask {
-                    let delivery: Delivery
-                    do {
-                        delivery = try await sending.value
-                    } catch {
-                        // The worker must not wait for an answer that will never come.
-                        answered.signal(isOutage: true)
-                        throw error
-                    }
-                    answered.signal(isOutage: Self.isOutage(delivery))
-                    await pass.append(Summary.Item(entry: delivery.entry, summary: delivery.summary))
-                    try await self.finish(delivery)
-                }
-                if await answered.wait() {
-                    // An outage: recorded and counted (perhaps backing the host off) before the next claim.
-                    try await recording.waitForAll()
-                }
+        while !Task.isCancelled, await pass.takeTicket() {
+            guard let entry = try await pass.claimNext(
+                options, journal: journal, owner: dispatcher.makeLease(), leaseDuration: leaseDuration)
+            else {
+                await pass.returnTicket()
+                return
             }
-            try await recording.waitForAll()
+            // The request goes out whole even if the drain is cancelled meanwhile.
+            let delivery = try await Task { try await self.replay(entry) }.value
+            await pass.append(Summary.Item(entry: delivery.entry, summary: delivery.summary))
+            noteProgress()
+            try await noteOutcome(delivery)
+            if Self.isOutage(delivery) {
+                // What was claimed ahead goes back, so that a host backoff holds it too.
+                try await journal.release(await pass.takeUnsent())
+            }
         }
     }
 
-    private func finish(_ delivery: Delivery) async throws {
-        noteProgress()
-        try await noteOutcome(delivery)
-    }
-
-    private nonisolated func replay(_ entry: Entry, onAnswered: @escaping @Sendable (_ isOutage: Bool) -> Void) async throws -> Delivery {
+    private nonisolated func replay(_ entry: Entry) async throws -> Delivery {
         var headers = entry.requestHeaders
         for name in ["authorization", "idempotency-key"] { headers[name] = nil }
-        return try await dispatcher.deliver(entry, headers: headers, body: entry.requestBody, caller: nil) { status, failure in
-            onAnswered(failure.map { $0.kind != .auth } ?? false || status == 503)
-        }
+        return try await dispatcher.deliver(entry, headers: headers, body: entry.requestBody, caller: nil)
     }
 
     private static func isOutage(_ delivery: Delivery) -> Bool {
@@ -375,8 +354,15 @@ private actor DrainPass {
         self.onReplay = onReplay
     }
 
-    /// The claimed entries no worker took: the drain gives them back.
-    func takeUnsent() -> [Entry] {
+    /// The next batch, claimed while the workers send the current one.
+    private var prefetch: Task<[Entry], any Error>?
+
+    /// The claimed entries no worker took, a claim under way included: the drain gives them back.
+    func takeUnsent() async -> [Entry] {
+        if let prefetch {
+            self.prefetch = nil
+            claimed += (try? await prefetch.value) ?? []
+        }
         defer { claimed = [] }
         return claimed
     }
@@ -406,19 +392,48 @@ private actor DrainPass {
             isClaiming = false
             if !waiters.isEmpty { waiters.removeFirst().resume() }
         }
+        if claimed.isEmpty, let prefetch {
+            self.prefetch = nil
+            claimed = try await prefetch.value
+        }
+        if claimed.isEmpty {
+            // This worker holds a ticket already: the batch may take one more than the tickets left.
+            let wanted = min(batchSize, remaining.map { $0 + 1 } ?? batchSize)
+            claimed = try await claim(wanted, options, journal: journal, owner: owner, leaseDuration: leaseDuration).value
+        }
+        guard !claimed.isEmpty else { return nil }
+        let entry = claimed.removeFirst()
+        // Keep the pipe full: the next batch is claimed while this one is sent.
+        let left = remaining ?? batchSize
+        if claimed.isEmpty, options.entryID == nil, left > 0 {
+            prefetch = claim(min(batchSize, left), options, journal: journal, owner: owner, leaseDuration: leaseDuration)
+        }
+        return entry
+    }
+
+    /// Claims up to `limit` entries past the cursor, and moves the cursor past them.
+    private func claim(
+        _ limit: Int, _ options: ReplayEngine.DrainOptions, journal: Journal, owner: String, leaseDuration: Duration
+    ) -> Task<[Entry], any Error> {
         let filter = ClaimFilter(id: options.entryID, force: options.force, afterID: cursor)
-        if !claimed.isEmpty { return claimed.removeFirst() }
-        let now = Date()
-        let wanted = min(batchSize, remaining.map { $0 + 1 } ?? batchSize)
-        let entries = try await metrics.timing(.claim) {
-            try await journal.claim(filter, limit: max(1, wanted), owner: owner, leaseDuration: leaseDuration, now: now)
+        let metrics = self.metrics
+        let task = Task {
+            let now = Date()
+            let entries = try await metrics.timing(.claim) {
+                try await journal.claim(filter, limit: max(1, limit), owner: owner, leaseDuration: leaseDuration, now: now)
+            }
+            for entry in entries { metrics.replayLag(now.timeIntervalSince(entry.dueAt ?? entry.createdAt)) }
+            return entries
         }
-        for entry in entries {
-            cursor = max(cursor, entry.id)
-            metrics.replayLag(now.timeIntervalSince(entry.dueAt ?? entry.createdAt))
+        return Task {
+            let entries = try await task.value
+            self.advanceCursor(past: entries)
+            return entries
         }
-        claimed = Array(entries.dropFirst())
-        return entries.first
+    }
+
+    private func advanceCursor(past entries: [Entry]) {
+        for entry in entries { cursor = max(cursor, entry.id) }
     }
 
     func append(_ item: ReplayEngine.Summary.Item) {
@@ -443,33 +458,3 @@ extension ReplayEngine: Service {
     }
 }
 
-/// Tells a worker when the server answered its entry, and whether the answer was an outage: once,
-/// whichever of the answer and the finished delivery comes first.
-private final class Answered: @unchecked Sendable {
-    // `lock` guards `isOutage` and `waiter`.
-    private let lock = NSLock()
-    private var isOutage: Bool?
-    private var waiter: CheckedContinuation<Bool, Never>?
-
-    func signal(isOutage: Bool) {
-        let waiter: CheckedContinuation<Bool, Never>? = lock.withLock {
-            guard self.isOutage == nil else { return nil }
-            self.isOutage = isOutage
-            defer { self.waiter = nil }
-            return self.waiter
-        }
-        waiter?.resume(returning: isOutage)
-    }
-
-    /// Whether the answer was an outage, once there is one.
-    func wait() async -> Bool {
-        await withCheckedContinuation { continuation in
-            let known: Bool? = lock.withLock {
-                if let isOutage { return isOutage }
-                waiter = continuation
-                return nil
-            }
-            if let known { continuation.resume(returning: known) }
-        }
-    }
-}
