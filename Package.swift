@@ -35,6 +35,7 @@ let package = Package(
             resources: [
                 .embedInCode("0001_journal.sql"), .embedInCode("0002_search.sql"), .embedInCode("0003_replayable.sql"),
                 .embedInCode("0004_trace.sql"), .embedInCode("0005_due.sql"),
+                .embedInCode("0006_budget.sql"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -19,5 +19,6 @@ package enum JournalMigrations {
         Migration(identifier: "0003_replayable", sql: String(decoding: PackageResources._003_replayable_sql, as: UTF8.self)),
         Migration(identifier: "0004_trace", sql: String(decoding: PackageResources._004_trace_sql, as: UTF8.self)),
         Migration(identifier: "0005_due", sql: String(decoding: PackageResources._005_due_sql, as: UTF8.self)),
+        Migration(identifier: "0006_budget", sql: String(decoding: PackageResources._006_budget_sql, as: UTF8.self)),
     ]
 }

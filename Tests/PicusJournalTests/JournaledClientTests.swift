@@ -113,26 +113,44 @@ struct JournaledClientTests {
         }
     }
 
-    @Test func aRateLimitRecordsItsHeadersAndWaitsForTheReset() async throws {
+    @Test func aSpentRateLimitIsRecordedAndTheNextSendWaitsForTheResetUnsent() async throws {
         let folder = try TemporaryFolder()
         try await withSandbox { sandbox in
             await sandbox.setRateLimit(1, for: "GET /v1/agents")
             let client = try makeClient(folder: folder, sandbox: sandbox)
 
             let first = try await client.send(.get("/v1/agents"))
-            // One request a minute: the next one is refused, unless the two straddle the window's end;
-            // then the one after is (a window cannot end twice in a few milliseconds).
-            var second = try await client.send(.get("/v1/agents"))
-            if second.isSuccess { second = try await client.send(.get("/v1/agents")) }
+            // The answer said the budget is spent: the next send is journaled and queued for the
+            // reset, not sent to provoke a 429.
+            let second = try await client.send(.get("/v1/agents"))
 
             #expect(first.isSuccess)
-            #expect(second.entry.state == .queued)
-            #expect(second.entry.lastStatus == 429)
-            let attempt = try #require(try await client.journal.attempts(ofEntry: second.entry.id).first)
+            let attempt = try #require(try await client.journal.attempts(ofEntry: first.entry.id).first)
             #expect(attempt.rateLimitLimit == 1)
             #expect(attempt.rateLimitRemaining == 0)
             let reset = try #require(attempt.rateLimitReset)
+            #expect(second.entry.state == .queued)
+            #expect(second.entry.attemptCount == 0)
+            #expect(second.summary.contains("not sent"), "\(second.summary)")
             #expect(second.entry.nextAttemptAt.map { $0.timeIntervalSince1970 >= Double(reset) } == true)
+            #expect(await sandbox.receivedRequests().filter { $0.path == "/v1/agents" }.count == 1)
+            #expect(try await client.journal.holds().contains { $0.key == "GET /v1/agents" })
+        }
+    }
+
+    @Test func a429IsRecordedWithItsHeadersAndHoldsTheEndpoint() async throws {
+        let folder = try TemporaryFolder()
+        try await withSandbox { sandbox in
+            let client = try makeClient(folder: folder, sandbox: sandbox)
+            await sandbox.addFault(SandboxFault(status: 429, count: 1, path: "/v1/agents", retryAfter: "30"))
+
+            let refused = try await client.send(.get("/v1/agents"))
+
+            #expect(refused.entry.state == .queued)
+            #expect(refused.entry.lastStatus == 429)
+            let attempt = try #require(try await client.journal.attempts(ofEntry: refused.entry.id).first)
+            #expect(attempt.retryAfterMs == 30_000)
+            #expect(try await client.journal.holds().contains { $0.key == "GET /v1/agents" })
         }
     }
 

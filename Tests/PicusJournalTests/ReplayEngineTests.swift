@@ -115,6 +115,32 @@ struct ReplayEngineTests {
         }
     }
 
+    @Test func aReplayStartsNoMoreSendsThanTheBudgetAllowsAndProvokesNo429() async throws {
+        let folder = try TemporaryFolder()
+        try await withSandbox { sandbox in
+            await sandbox.setRateLimit(5, for: "POST /v1/simulations")
+            let client = try makeClient(folder: folder, sandbox: sandbox)
+            // One answer with the headers: 4 of 5 left in this window.
+            _ = try await client.send(.post("/v1/simulations", json: #"{"simulation_name":"first"}"#))
+            for index in 0..<12 { try await client.enqueue(.post("/v1/simulations", json: #"{"simulation_name":"paced-\#(index)"}"#)) }
+            var configuration = ReplayEngine.Configuration()
+            configuration.concurrency = 8
+
+            let summary = try await ReplayEngine(client: client, configuration: configuration).drain()
+
+            let received = await sandbox.receivedRequests().filter { $0.path == "/v1/simulations" }
+            #expect(received.filter { $0.status == 429 }.isEmpty, "the replayer provoked a 429")
+            // 4 left in the window; more only if the minute ended meanwhile (a fresh window of 5).
+            #expect(summary.succeeded.count == 4 || (summary.succeeded.count > 4 && summary.succeeded.count <= 9),
+                    "\(summary.items.map(\.summary))")
+            #expect(try await client.journal.countsByState()[.pending] == 12 - summary.succeeded.count)
+            let hold = try #require(try await client.journal.holds().first { $0.key == "POST /v1/simulations" })
+            #expect(hold.reason.contains("X-Ratelimit-Remaining: 0"))
+            // The rest waits for the window's reset: that is when the replayer wakes next.
+            #expect(try await client.journal.nextWakeDate().map { abs($0.timeIntervalSince(hold.until)) < 1 } == true)
+        }
+    }
+
     @Test func consecutiveOutagesBackTheWholeHostOff() async throws {
         let folder = try TemporaryFolder()
         try await withSandbox(.unlimited) { sandbox in

@@ -26,6 +26,8 @@ public struct Delivery: Sendable {
         var parts: [String] = []
         if let response {
             parts.append("HTTP \(StatusCode(response.status))")
+        } else if transportError == nil, entry.state == .queued, entry.attemptCount == 0 {
+            parts.append("not sent: the API asked to hold this endpoint back (rate limit or outages)")
         } else if let transportError {
             parts.append(transportError.kind == .auth ? transportError.message : "no response (\(transportError.kind.rawValue): \(transportError.historyMessage))")
         }

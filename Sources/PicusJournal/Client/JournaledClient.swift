@@ -111,7 +111,10 @@ public final class JournaledClient: Sendable {
         var new = try newEntry(for: request, state: .inFlight, at: now)
         new.leaseOwner = try dispatcher.makeLease()
         new.leaseExpiresAt = now.addingTimeInterval(configuration.leaseDuration.timeInterval)
+        new.queuesIfHeld = true
         let entry = try await configuration.metrics.timing(.insert) { try await journal.insert(new) }
+        // Held back (a 429's reset, a spent budget, outages): journaled, queued, not sent.
+        guard entry.state == .inFlight else { return Delivery(entry: entry) }
         return try await dispatcher.deliver(entry, headers: request.headers, body: request.body,
                                             caller: ServiceContext.current ?? .topLevel)
     }

@@ -61,6 +61,11 @@ package struct ResponseObservation: Sendable {
             rateLimitLimit: number("x-ratelimit-limit"), rateLimitRemaining: number("x-ratelimit-remaining"),
             rateLimitReset: (number("x-ratelimit-reset") as Int64?).flatMap { $0 > 0 ? $0 : nil },
             serverNotBefore: policy.earliestRetry(status: status, headers: headers, now: now))
+        if let remaining: Int = number("x-ratelimit-remaining"),
+            let reset = headers["x-ratelimit-reset"].flatMap(RetryPolicy.rateLimitResetDate), reset > now
+        {
+            recorded.budget = (max(0, remaining), min(reset, now.addingTimeInterval(policy.longestWait.timeInterval)))
+        }
     }
 
     /// The attempt to record for this response.

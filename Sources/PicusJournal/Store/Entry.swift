@@ -130,7 +130,7 @@ extension Entry {
         requestBody = new.body
         state = new.state
         attemptCount = 0
-        nextAttemptAt = new.state == .pending ? createdAt : nil
+        nextAttemptAt = new.state == .pending ? createdAt : new.nextAttemptAt.map { Date(unixMilliseconds: $0.unixMilliseconds) }
         leaseOwner = new.leaseOwner
         leaseExpiresAt = new.leaseExpiresAt.map { Date(unixMilliseconds: $0.unixMilliseconds) }
         isReplayable = new.isReplayable

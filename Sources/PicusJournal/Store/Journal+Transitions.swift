@@ -11,12 +11,25 @@ extension Journal {
     /// Writes an entry and commits it. Called before the request leaves the process.
     package func insert(_ new: NewEntry) async throws -> Entry {
         try await write("write to") { db in
+            var new = new
             let createdAt = new.createdAt.unixMilliseconds
             let endpoint = EndpointKey.make(method: new.method, path: new.path)
+            // A live send to an endpoint the API asked to hold back is not sent: it waits for the
+            // hold's end like any queued entry, instead of provoking the same answer again.
+            if new.queuesIfHeld, new.isReplayable, new.state == .inFlight,
+                let until = try Int64.fetchOne(db.cachedStatement(sql: """
+                    SELECT MAX(until) FROM hold WHERE key IN (?, '*') AND until > ?
+                    """), arguments: [endpoint, createdAt])
+            {
+                new.state = .queued
+                new.leaseOwner = nil
+                new.leaseExpiresAt = nil
+                new.nextAttemptAt = Date(unixMilliseconds: until)
+            }
             let id = try Int64.fetchOne(try db.cachedStatement(sql: JournalSQL.insertEntry), arguments: [
                     new.uuid.uuidString.lowercased(), createdAt, createdAt, new.origin, new.method, new.path, endpoint, new.query,
                     JSONColumn.encode(new.headers), new.body, new.state.rawValue,
-                    new.state == .pending ? createdAt : nil, new.leaseOwner, new.leaseExpiresAt?.unixMilliseconds,
+                    new.state == .pending ? createdAt : new.nextAttemptAt?.unixMilliseconds, new.leaseOwner, new.leaseExpiresAt?.unixMilliseconds,
                     new.isReplayable, new.traceContext.map { JSONColumn.encode($0.fields) },
                 ])
             guard let id else { throw JournalError(.database, "the journal did not return the new entry") }
@@ -68,6 +81,27 @@ extension Journal {
                 ])
             guard let row else {
                 throw JournalError(.notFound, "entry \(entryID) vanished while its attempt was recorded", entryID: entryID)
+            }
+            if let budget = attempt.budget {
+                // Within one window the budget only shrinks, so the lowest word on it wins, whatever
+                // order concurrent answers are recorded in; a later window starts afresh.
+                try db.cachedStatement(sql: """
+                    INSERT INTO budget (key, remaining, resetAt, seenAt)
+                    SELECT endpoint, ?, ?, ? FROM entry WHERE id = ?
+                    ON CONFLICT (key) DO UPDATE SET
+                        remaining = IIF(excluded.resetAt > budget.resetAt, excluded.remaining, MIN(budget.remaining, excluded.remaining)),
+                        resetAt = MAX(budget.resetAt, excluded.resetAt),
+                        seenAt = excluded.seenAt
+                    WHERE excluded.resetAt >= budget.resetAt
+                    """).execute(arguments: [budget.remaining, budget.resetAt.unixMilliseconds, now, entryID])
+                if budget.remaining == 0, attempt.status != 429 {
+                    // Spent: nothing more goes to the endpoint before the reset, from any process.
+                    try db.cachedStatement(sql: """
+                        INSERT INTO hold (key, until, reason, setAt)
+                        SELECT endpoint, ?, 'rate limit spent (X-Ratelimit-Remaining: 0)', ? FROM entry WHERE id = ?
+                        ON CONFLICT (key) DO UPDATE SET until = MAX(until, excluded.until), reason = excluded.reason, setAt = excluded.setAt
+                        """).execute(arguments: [budget.resetAt.unixMilliseconds, now, entryID])
+                }
             }
             if attempt.status == 429, let until = attempt.serverNotBefore {
                 try db.cachedStatement(sql: """
@@ -130,6 +164,8 @@ extension Journal {
             var arguments = Self.dueArguments(filter, now: now)
             _ = arguments.append(contentsOf: [
                 "owner": owner, "until": now.addingTimeInterval(leaseDuration.timeInterval).unixMilliseconds, "limit": limit,
+                // Candidates read past entries an endpoint's budget leaves out, within a bound.
+                "scan": max(limit * 4, 64),
                 "inFlight": EntryState.inFlight.rawValue,
             ])
             // Each entry gets a lease of its own — the claim's token and the entry's id — so that a
@@ -137,7 +173,17 @@ extension Journal {
             let claim = try db.cachedStatement(sql: """
                 UPDATE entry SET state = :inFlight, leaseOwner = IIF(:limit = 1, :owner, :owner || '.' || id),
                     leaseExpiresAt = :until, updatedAt = :now
-                WHERE id IN (SELECT entry.id FROM entry INDEXED BY entry_due WHERE \(Self.dueClause(filter)) ORDER BY entry.id LIMIT :limit)
+                WHERE id IN (
+                    SELECT due.id FROM (
+                        SELECT id, endpoint, ROW_NUMBER() OVER (PARTITION BY endpoint ORDER BY id) AS rank FROM (
+                            SELECT entry.id, entry.endpoint FROM entry INDEXED BY entry_due
+                            WHERE \(Self.dueClause(filter)) ORDER BY entry.id LIMIT :scan)
+                    ) AS due
+                    LEFT JOIN budget ON budget.key = due.endpoint AND budget.resetAt > :now
+                    -- No more sends start to an endpoint than its budget, less those in flight, allows.
+                    WHERE budget.key IS NULL OR due.rank <= budget.remaining
+                        - (SELECT COUNT(*) FROM entry AS sending WHERE sending.state = :inFlight AND sending.endpoint = due.endpoint)
+                    ORDER BY due.id LIMIT :limit)
                 RETURNING id
                 """)
             let ids = try Int64.fetchAll(claim, arguments: arguments)

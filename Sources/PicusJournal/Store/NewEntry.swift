@@ -18,6 +18,10 @@ package struct NewEntry: Sendable {
     package var isReplayable: Bool
     /// The caller's trace context, continued by every attempt and replay.
     package var traceContext: TraceContext?
+    /// Whether a send is written `queued`, not sent, while its endpoint (or the host) is held back.
+    package var queuesIfHeld = false
+    /// When a queued entry falls due.
+    package var nextAttemptAt: Date?
 
     package init(
         uuid: UUID = UUID(), origin: String? = nil, method: String, path: String, query: String? = nil, headers: [String: String],
@@ -56,6 +60,9 @@ package struct NewAttempt: Sendable {
     package var rateLimitReset: Int64?
     /// The earliest retry the server allowed; a 429 holds back the whole endpoint until then.
     package var serverNotBefore: Date?
+    /// The endpoint's rate-limit budget the answer told: requests remaining until when (clamped to
+    /// the policy's longest wait). A spent budget holds the endpoint back until the reset.
+    package var budget: (remaining: Int, resetAt: Date)?
 
     package init(
         number: Int, startedAt: Date, durationMs: Double, status: Int? = nil, transportError: TransportError? = nil,
