@@ -40,6 +40,8 @@ public final class PicusSandbox: Sendable {
         public var defaultReadLimit = 1000
         /// The per-minute limit of a write endpoint without its own.
         public var defaultWriteLimit = 300
+        /// The rate-limit window: a minute, as the API's; shorter for a benchmark of pacing.
+        public var rateLimitWindow: Duration = .seconds(60)
         /// Answer a repeated write with the same `Idempotency-Key` with the first answer instead of
         /// processing it again. Picus documents no such key, so this is off by default: it shows what
         /// a server that honours the key does for a replayed request it had processed.

@@ -115,10 +115,11 @@ actor SandboxState {
         }
         var limitHeaders: [String: String] = [:]
         if let limit = limit(for: route) {
-            let minute = Int64(now.timeIntervalSince1970) / 60
+            let length = max(1, configuration.rateLimitWindow.components.seconds)
+            let minute = Int64(now.timeIntervalSince1970) / length
             var window = windows[route.key] ?? (minute, 0)
             if window.minute != minute { window = (minute, 0) }
-            let reset = String((minute + 1) * 60)
+            let reset = String((minute + 1) * length)
             if window.count >= limit {
                 return .json(429, ["message": "rate limit exceeded"], headers: [
                     "X-Ratelimit-Limit": String(limit), "X-Ratelimit-Remaining": "0", "X-Ratelimit-Reset": reset,

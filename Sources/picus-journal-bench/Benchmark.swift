@@ -152,6 +152,50 @@ struct Benchmark {
         report["drain"] = .object(drainReport)
         }
 
+        if runs("paced") {
+            // A backlog under a rate limit: 60 entries, 20 per 5 s window. The least time the limit
+            // allows is to the start of the third window; the replayer should take little more, and
+            // provoke no 429 once it has seen the headers.
+            let (entries, limit, window) = (60, 20, Int64(5))
+            var limited = PicusSandbox.Configuration.unlimited
+            limited.rateLimits = ["POST /v1/simulations": limit]
+            limited.rateLimitWindow = .seconds(window)
+            let pacedSandbox = try await PicusSandbox.start(configuration: limited)
+            let pacedCredentials = RefreshTokenCredentials(refreshToken: "sandbox-refresh-token", baseURL: pacedSandbox.url)
+            let journal = try Journal(path: folder.appendingPathComponent("paced.sqlite").path)
+            let client = JournaledClient(journal: journal, baseURL: pacedSandbox.url, credentials: pacedCredentials, transport: transport)
+            _ = try await pacedCredentials.accessToken()
+            for index in 0..<entries {
+                try await client.enqueue(.post("/v1/simulations", json: #"{"simulation_name":"paced-\#(index)"}"#))
+            }
+            var configuration = ReplayEngine.Configuration()
+            configuration.concurrency = 8
+            let engine = ReplayEngine(client: client, configuration: configuration)
+            let start = Date()
+            let (done, finish) = AsyncStream<Void>.makeStream()
+            let counter = SucceededCounter(target: entries, finish: finish)
+            let running = Task { try await engine.run { item in counter.add(item.entry.state == .succeeded) } }
+            for await _ in done { break }
+            let seconds = Date().timeIntervalSince(start)
+            running.cancel()
+            _ = try? await running.value
+            let startSeconds = start.timeIntervalSince1970
+            let firstWindowEnd = (floor(startSeconds / Double(window)) + 1) * Double(window)
+            let windowsNeeded = (entries + limit - 1) / limit
+            let least = firstWindowEnd - startSeconds + Double(windowsNeeded - 2) * Double(window)
+            let refused = await pacedSandbox.receivedRequests().filter { $0.path == "/v1/simulations" && $0.status == 429 }.count
+            await pacedSandbox.stop()
+            say("")
+            say("Paced replay: \(entries) pending POST /v1/simulations under a limit of \(limit) per \(window) s window, concurrency 8")
+            say("")
+            say(pad("seconds", 10) + pad("least s", 10) + pad("× least", 10) + "429 answers")
+            say(pad(format(seconds, digits: 2), 10) + pad(format(least, digits: 2), 10) + pad(format(seconds / least, digits: 2), 10) + String(refused))
+            report["paced"] = .object([
+                "entries": .integer(Int64(entries)), "limit": .integer(Int64(limit)), "windowSeconds": .integer(window),
+                "seconds": .number(seconds), "leastSeconds": .number(least), "responses429": .integer(Int64(refused)),
+            ])
+        }
+
         if runs("journal") {
 
         say("")
@@ -244,5 +288,28 @@ struct Benchmark {
 extension Duration {
     var seconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
+
+/// Counts succeeded entries and says when the target is reached.
+final class SucceededCounter: @unchecked Sendable {
+    // `lock` guards `count`.
+    private let lock = NSLock()
+    private var count = 0
+    private let target: Int
+    private let finish: AsyncStream<Void>.Continuation
+
+    init(target: Int, finish: AsyncStream<Void>.Continuation) {
+        self.target = target
+        self.finish = finish
+    }
+
+    func add(_ succeeded: Bool) {
+        guard succeeded else { return }
+        let reached = lock.withLock {
+            count += 1
+            return count == target
+        }
+        if reached { finish.yield() }
     }
 }
