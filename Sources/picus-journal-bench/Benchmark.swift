@@ -6,7 +6,7 @@ import PicusSandbox
 
 /// The benchmark: each scenario against a baseline measured in the same run.
 ///
-/// Usage: picus-journal-bench [--requests N] [--format table|json]
+/// Usage: picus-journal-bench [--requests N] [--format table|json] [--only request|concurrent|drain|paced|journal]
 ///
 /// `--format json` prints one JSON object, the contract of issue 10:
 /// `{"writeAhead": {"full": {"journalMs", "rawSQLiteMs"}, "normal": {…}},
@@ -48,108 +48,108 @@ struct Benchmark {
             precondition(response.status == 200)
         }
         if runs("request") {
-        let bare = try await measure(requests) { try await bareGET(transport) }
-        let urlSession = URLSessionTransport()
-        let bareURLSession = try await measure(requests) { try await bareGET(urlSession) }
+            let bare = try await measure(requests) { try await bareGET(transport) }
+            let urlSession = URLSessionTransport()
+            let bareURLSession = try await measure(requests) { try await bareGET(urlSession) }
 
-        var rows = [("bare \(type(of: transport)) (baseline)", bare), ("bare URLSessionTransport", bareURLSession)]
-        var requestReport: [String: JSONValue] = ["bareMs": .number(bare.mean), "bareURLSessionMs": .number(bareURLSession.mean)]
-        for durability in Journal.Configuration.Durability.allCases {
-            var configuration = Journal.Configuration()
-            configuration.durability = durability
-            let journal = try Journal(path: folder.appendingPathComponent("journal-\(durability.rawValue).sqlite").path,
-                                      configuration: configuration)
-            let client = JournaledClient(journal: journal, baseURL: sandbox.url, credentials: credentials, transport: transport)
-            let timings = try await measure(requests) {
-                let delivery = try await client.send(.get("/v1/agents"))
-                precondition(delivery.isSuccess)
+            var rows = [("bare \(type(of: transport)) (baseline)", bare), ("bare URLSessionTransport", bareURLSession)]
+            var requestReport: [String: JSONValue] = ["bareMs": .number(bare.mean), "bareURLSessionMs": .number(bareURLSession.mean)]
+            for durability in Journal.Configuration.Durability.allCases {
+                var configuration = Journal.Configuration()
+                configuration.durability = durability
+                let journal = try Journal(path: folder.appendingPathComponent("journal-\(durability.rawValue).sqlite").path,
+                                          configuration: configuration)
+                let client = JournaledClient(journal: journal, baseURL: sandbox.url, credentials: credentials, transport: transport)
+                let timings = try await measure(requests) {
+                    let delivery = try await client.send(.get("/v1/agents"))
+                    precondition(delivery.isSuccess)
+                }
+                rows.append(("journaled, durability \(durability.rawValue)", timings))
+                requestReport["journaled\(durability == .full ? "Full" : "Normal")Ms"] = .number(timings.mean)
             }
-            rows.append(("journaled, durability \(durability.rawValue)", timings))
-            requestReport["journaled\(durability == .full ? "Full" : "Normal")Ms"] = .number(timings.mean)
-        }
-        report["request"] = .object(requestReport)
+            report["request"] = .object(requestReport)
 
-        say(pad("scenario", 34) + pad("mean ms", 10) + pad("p50 ms", 10) + pad("p99 ms", 10) + pad("req/s", 10) + "× baseline")
-        for (name, timings) in rows {
-            say(pad(name, 34) + pad(format(timings.mean), 10) + pad(format(timings.percentile(0.5)), 10)
-                + pad(format(timings.percentile(0.99)), 10) + pad(String(Int(1000 / timings.mean)), 10)
-                + format(timings.mean / bare.mean, digits: 2))
-        }
-        say("")
-        say("Overhead of the journal per request (mean): " + rows.filter { $0.0.hasPrefix("journaled") }.map {
-            "\($0.0.replacingOccurrences(of: "journaled, ", with: "")): +\(format($0.1.mean - bare.mean)) ms"
-        }.joined(separator: ", "))
+            say(pad("scenario", 34) + pad("mean ms", 10) + pad("p50 ms", 10) + pad("p99 ms", 10) + pad("req/s", 10) + "× baseline")
+            for (name, timings) in rows {
+                say(pad(name, 34) + pad(format(timings.mean), 10) + pad(format(timings.percentile(0.5)), 10)
+                    + pad(format(timings.percentile(0.99)), 10) + pad(String(Int(1000 / timings.mean)), 10)
+                    + format(timings.mean / bare.mean, digits: 2))
+            }
+            say("")
+            say("Overhead of the journal per request (mean): " + rows.filter { $0.0.hasPrefix("journaled") }.map {
+                "\($0.0.replacingOccurrences(of: "journaled, ", with: "")): +\(format($0.1.mean - bare.mean)) ms"
+            }.joined(separator: ", "))
 
         }
 
         // Concurrent senders through one client: their write-aheads and records share commits.
         if runs("concurrent") {
-        say("")
-        say("Concurrent sends: \(requests) GET /v1/agents from 8 tasks through one JournaledClient, durability full")
-        say("")
-        let bareConcurrent = try await rate(requests, concurrency: 8) { try await bareGET(transport) }
-        let sendJournal = try Journal(path: folder.appendingPathComponent("concurrent.sqlite").path)
-        let sendClient = JournaledClient(journal: sendJournal, baseURL: sandbox.url, credentials: credentials, transport: transport)
-        let journaledConcurrent = try await rate(requests, concurrency: 8) {
-            let delivery = try await sendClient.send(.get("/v1/agents"))
-            precondition(delivery.isSuccess)
-        }
-        say(pad("concurrency", 14) + pad("bare req/s", 14) + pad("journaled req/s", 18) + "× baseline")
-        say(pad("8", 14) + pad(String(Int(bareConcurrent)), 14) + pad(String(Int(journaledConcurrent)), 18)
-            + format(journaledConcurrent / bareConcurrent, digits: 2))
-        report["concurrentSend"] = .object(["8": .object([
-            "journaledPerSecond": .number(journaledConcurrent), "barePerSecond": .number(bareConcurrent),
-        ])])
+            say("")
+            say("Concurrent sends: \(requests) GET /v1/agents from 8 tasks through one JournaledClient, durability full")
+            say("")
+            let bareConcurrent = try await rate(requests, concurrency: 8) { try await bareGET(transport) }
+            let sendJournal = try Journal(path: folder.appendingPathComponent("concurrent.sqlite").path)
+            let sendClient = JournaledClient(journal: sendJournal, baseURL: sandbox.url, credentials: credentials, transport: transport)
+            let journaledConcurrent = try await rate(requests, concurrency: 8) {
+                let delivery = try await sendClient.send(.get("/v1/agents"))
+                precondition(delivery.isSuccess)
+            }
+            say(pad("concurrency", 14) + pad("bare req/s", 14) + pad("journaled req/s", 18) + "× baseline")
+            say(pad("8", 14) + pad(String(Int(bareConcurrent)), 14) + pad(String(Int(journaledConcurrent)), 18)
+                + format(journaledConcurrent / bareConcurrent, digits: 2))
+            report["concurrentSend"] = .object(["8": .object([
+                "journaledPerSecond": .number(journaledConcurrent), "barePerSecond": .number(bareConcurrent),
+            ])])
 
         }
 
         if runs("drain") {
-        say("")
-        say("Replay drain: \(requests) pending POST /v1/simulations, durability full, no rate limit")
-        say("")
-        say(pad("concurrency", 14) + pad("bare req/s", 14) + pad("drain entries/s", 18) + "× baseline")
-        var drainReport: [String: JSONValue] = [:]
-        for concurrency in [1, 4, 8] {
-            let bareRate = try await rate(requests, concurrency: concurrency) {
-                let response = try await transport.send(HTTPRequest(
-                    method: .post, url: sandbox.url.appendingPathComponent("v1/simulations"), headerFields: [
-                        .authorization: "Bearer \(token)", .contentType: "application/json",
-                        HTTPField.Name("Idempotency-Key")!: UUID().uuidString.lowercased(),
-                    ]), body: Data(#"{"simulation_name":"bare-\#(UUID().uuidString)"}"#.utf8), options: TransportOptions())
-                precondition(response.status == 201)
+            say("")
+            say("Replay drain: \(requests) pending POST /v1/simulations, durability full, no rate limit")
+            say("")
+            say(pad("concurrency", 14) + pad("bare req/s", 14) + pad("drain entries/s", 18) + "× baseline")
+            var drainReport: [String: JSONValue] = [:]
+            for concurrency in [1, 4, 8] {
+                let bareRate = try await rate(requests, concurrency: concurrency) {
+                    let response = try await transport.send(HTTPRequest(
+                        method: .post, url: sandbox.url.appendingPathComponent("v1/simulations"), headerFields: [
+                            .authorization: "Bearer \(token)", .contentType: "application/json",
+                            HTTPField.Name("Idempotency-Key")!: UUID().uuidString.lowercased(),
+                        ]), body: Data(#"{"simulation_name":"bare-\#(UUID().uuidString)"}"#.utf8), options: TransportOptions())
+                    precondition(response.status == 201)
+                }
+                let journal = try Journal(path: folder.appendingPathComponent("drain-\(concurrency).sqlite").path)
+                // Where the time goes, from the library's own timers.
+                let timers = TestMetrics()
+                var clientConfiguration = JournaledClient.Configuration()
+                clientConfiguration.metrics = JournalMetrics(factory: timers)
+                let client = JournaledClient(journal: journal, baseURL: sandbox.url, credentials: credentials, transport: transport,
+                                             configuration: clientConfiguration)
+                for _ in 0..<requests {
+                    try await client.enqueue(.post("/v1/simulations", json: #"{"simulation_name":"drain-\#(UUID().uuidString)"}"#))
+                }
+                var configuration = ReplayEngine.Configuration()
+                configuration.concurrency = concurrency
+                let engine = ReplayEngine(client: client, configuration: configuration)
+                let clock = ContinuousClock()
+                let start = clock.now
+                let summary = try await engine.drain()
+                let seconds = (clock.now - start).seconds
+                precondition(summary.succeeded.count == requests)
+                let drainRate = Double(requests) / seconds
+                func meanMs(_ label: String, _ dimensions: [(String, String)]) -> Double {
+                    let values = timers.timers(label: label, dimensions: dimensions).flatMap(\.values)
+                    return values.isEmpty ? .nan : Double(values.reduce(0, +)) / Double(values.count) / 1e6
+                }
+                let claimMs = meanMs(JournalMetrics.Name.writeDuration, [("operation", "claim")])
+                let recordMs = meanMs(JournalMetrics.Name.writeDuration, [("operation", "record")])
+                let attemptMs = meanMs(JournalMetrics.Name.attemptDuration, [("endpoint", "POST /v1/simulations"), ("outcome", "success")])
+                say(pad(String(concurrency), 14) + pad(String(Int(bareRate)), 14) + pad(String(Int(drainRate)), 18)
+                    + pad(format(drainRate / bareRate, digits: 2), 12)
+                    + "claim \(format(claimMs)) ms, attempt \(format(attemptMs)) ms, record \(format(recordMs)) ms (means)")
+                drainReport[String(concurrency)] = .object(["entriesPerSecond": .number(drainRate), "bareRequestsPerSecond": .number(bareRate)])
             }
-            let journal = try Journal(path: folder.appendingPathComponent("drain-\(concurrency).sqlite").path)
-            // Where the time goes, from the library's own timers.
-            let timers = TestMetrics()
-            var clientConfiguration = JournaledClient.Configuration()
-            clientConfiguration.metrics = JournalMetrics(factory: timers)
-            let client = JournaledClient(journal: journal, baseURL: sandbox.url, credentials: credentials, transport: transport,
-                                         configuration: clientConfiguration)
-            for _ in 0..<requests {
-                try await client.enqueue(.post("/v1/simulations", json: #"{"simulation_name":"drain-\#(UUID().uuidString)"}"#))
-            }
-            var configuration = ReplayEngine.Configuration()
-            configuration.concurrency = concurrency
-            let engine = ReplayEngine(client: client, configuration: configuration)
-            let clock = ContinuousClock()
-            let start = clock.now
-            let summary = try await engine.drain()
-            let seconds = (clock.now - start).seconds
-            precondition(summary.succeeded.count == requests)
-            let drainRate = Double(requests) / seconds
-            func meanMs(_ label: String, _ dimensions: [(String, String)]) -> Double {
-                let values = timers.timers(label: label, dimensions: dimensions).flatMap(\.values)
-                return values.isEmpty ? .nan : Double(values.reduce(0, +)) / Double(values.count) / 1e6
-            }
-            let claimMs = meanMs(JournalMetrics.Name.writeDuration, [("operation", "claim")])
-            let recordMs = meanMs(JournalMetrics.Name.writeDuration, [("operation", "record")])
-            let attemptMs = meanMs(JournalMetrics.Name.attemptDuration, [("endpoint", "POST /v1/simulations"), ("outcome", "success")])
-            say(pad(String(concurrency), 14) + pad(String(Int(bareRate)), 14) + pad(String(Int(drainRate)), 18)
-                + pad(format(drainRate / bareRate, digits: 2), 12)
-                + "claim \(format(claimMs)) ms, attempt \(format(attemptMs)) ms, record \(format(recordMs)) ms (means)")
-            drainReport[String(concurrency)] = .object(["entriesPerSecond": .number(drainRate), "bareRequestsPerSecond": .number(bareRate)])
-        }
-        report["drain"] = .object(drainReport)
+            report["drain"] = .object(drainReport)
         }
 
         if runs("paced") {
@@ -197,38 +197,37 @@ struct Benchmark {
         }
 
         if runs("journal") {
-
-        say("")
-        say("The journal alone, no HTTP: write-ahead insert + attempt record per request (\(requests) requests),")
-        say("against the same statements on SQLite's C API (same schema and pragmas, prepared, one thread)")
-        say("")
-        say(pad("durability", 14) + pad("journal ms", 12) + pad("p50 ms", 10) + pad("p99 ms", 10) + pad("raw C ms", 10) + "× raw")
-        var writeAheadReport: [String: JSONValue] = [:]
-        for durability in Journal.Configuration.Durability.allCases {
-            var configuration = Journal.Configuration()
-            configuration.durability = durability
-            let journal = try Journal(path: folder.appendingPathComponent("alone-\(durability.rawValue).sqlite").path,
-                                      configuration: configuration)
-            let timings = try await measure(requests) {
-                let entry = try await journal.insert(NewEntry(
-                    method: "GET", path: "/v1/agents", headers: ["authorization": "Bearer <redacted>"], state: .inFlight,
-                    leaseOwner: "bench", leaseExpiresAt: Date().addingTimeInterval(60), createdAt: Date()))
-                _ = try await journal.record(
-                    NewAttempt(number: 1, startedAt: Date(), durationMs: 1, status: 200, outcome: .success,
-                               responseHeaders: ["content-type": "application/json"]),
-                    forEntry: entry.id, leaseOwner: "bench", then: EntryTransition(state: .succeeded), base: entry)
+            say("")
+            say("The journal alone, no HTTP: write-ahead insert + attempt record per request (\(requests) requests),")
+            say("against the same statements on SQLite's C API (same schema and pragmas, prepared, one thread)")
+            say("")
+            say(pad("durability", 14) + pad("journal ms", 12) + pad("p50 ms", 10) + pad("p99 ms", 10) + pad("raw C ms", 10) + "× raw")
+            var writeAheadReport: [String: JSONValue] = [:]
+            for durability in Journal.Configuration.Durability.allCases {
+                var configuration = Journal.Configuration()
+                configuration.durability = durability
+                let journal = try Journal(path: folder.appendingPathComponent("alone-\(durability.rawValue).sqlite").path,
+                                          configuration: configuration)
+                let timings = try await measure(requests) {
+                    let entry = try await journal.insert(NewEntry(
+                        method: "GET", path: "/v1/agents", headers: ["authorization": "Bearer <redacted>"], state: .inFlight,
+                        leaseOwner: "bench", leaseExpiresAt: Date().addingTimeInterval(60), createdAt: Date()))
+                    _ = try await journal.record(
+                        NewAttempt(number: 1, startedAt: Date(), durationMs: 1, status: 200, outcome: .success,
+                                   responseHeaders: ["content-type": "application/json"]),
+                        forEntry: entry.id, leaseOwner: "bench", then: EntryTransition(state: .succeeded), base: entry)
+                }
+                let rawPath = folder.appendingPathComponent("raw-\(durability.rawValue).sqlite").path
+                _ = try Journal(path: rawPath, configuration: configuration)
+                let raw = try RawSQLite(path: rawPath, synchronous: durability == .full ? "FULL" : "NORMAL")
+                let rawTimings = try await measure(requests) {
+                    try raw.writeAheadAndRecord(uuid: UUID().uuidString.lowercased(), now: Int64(Date().timeIntervalSince1970 * 1000))
+                }
+                say(pad(durability.rawValue, 14) + pad(format(timings.mean), 12) + pad(format(timings.percentile(0.5)), 10)
+                    + pad(format(timings.percentile(0.99)), 10) + pad(format(rawTimings.mean), 10) + format(timings.mean / rawTimings.mean, digits: 2))
+                writeAheadReport[durability.rawValue] = .object(["journalMs": .number(timings.mean), "rawSQLiteMs": .number(rawTimings.mean)])
             }
-            let rawPath = folder.appendingPathComponent("raw-\(durability.rawValue).sqlite").path
-            _ = try Journal(path: rawPath, configuration: configuration)
-            let raw = try RawSQLite(path: rawPath, synchronous: durability == .full ? "FULL" : "NORMAL")
-            let rawTimings = try await measure(requests) {
-                try raw.writeAheadAndRecord(uuid: UUID().uuidString.lowercased(), now: Int64(Date().timeIntervalSince1970 * 1000))
-            }
-            say(pad(durability.rawValue, 14) + pad(format(timings.mean), 12) + pad(format(timings.percentile(0.5)), 10)
-                + pad(format(timings.percentile(0.99)), 10) + pad(format(rawTimings.mean), 10) + format(timings.mean / rawTimings.mean, digits: 2))
-            writeAheadReport[durability.rawValue] = .object(["journalMs": .number(timings.mean), "rawSQLiteMs": .number(rawTimings.mean)])
-        }
-        report["writeAhead"] = .object(writeAheadReport)
+            report["writeAhead"] = .object(writeAheadReport)
         }
         await sandbox.stop()
         if json {
