@@ -87,7 +87,6 @@ extension Entry: FetchableRecord {
         id = try row.decode(forColumn: "id")
         uuid = UUID(uuidString: try row.decode(forColumn: "uuid")) ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
         createdAt = Date(unixMilliseconds: try row.decode(forColumn: "createdAt"))
-        updatedAt = Date(unixMilliseconds: try row.decode(forColumn: "updatedAt"))
         origin = try row.decode(forColumn: "origin")
         method = try row.decode(forColumn: "method")
         path = try row.decode(forColumn: "path")
@@ -95,17 +94,12 @@ extension Entry: FetchableRecord {
         endpoint = try row.decode(forColumn: "endpoint")
         requestHeaders = JSONColumn.decodeHeaders(try row.decode(forColumn: "requestHeaders"))
         requestBody = try row.decode(forColumn: "requestBody")
-        state = EntryState(rawValue: try row.decode(forColumn: "state")) ?? .failed
-        attemptCount = try row.decode(forColumn: "attemptCount")
-        lastStatus = try row.decode(forColumn: "lastStatus")
-        lastTransportError = (try row.decode(forColumn: "lastTransportError") as String?).flatMap(TransportError.Kind.init(rawValue:))
-        lastErrorMessage = try row.decode(forColumn: "lastErrorMessage")
-        lastErrorCode = try row.decode(forColumn: "lastErrorCode")
-        lastErrors = (try row.decode(forColumn: "lastErrors") as String?).flatMap { JSONValue(parsing: Data($0.utf8)) }
-        nextAttemptAt = (try row.decode(forColumn: "nextAttemptAt") as Int64?).map(Date.init(unixMilliseconds:))
-        notBefore = (try row.decode(forColumn: "notBefore") as Int64?).map(Date.init(unixMilliseconds:))
-        leaseOwner = try row.decode(forColumn: "leaseOwner")
-        leaseExpiresAt = (try row.decode(forColumn: "leaseExpiresAt") as Int64?).map(Date.init(unixMilliseconds:))
+        // The columns an attempt changes are read by `update(from:)`, once they have a value each.
+        updatedAt = createdAt
+        state = .failed
+        attemptCount = 0
+        isReplayable = true
+        try update(from: row)
         // A journal of schema 0002 or older, read as it is, has no such column.
         isReplayable = row.hasColumn("isReplayable") ? (try row.decode(forColumn: "isReplayable") as Bool?) ?? true : true
         traceContext = row.hasColumn("traceContext")
