@@ -185,13 +185,17 @@ public actor ReplayEngine {
                     let next = try await journal.nextWakeDate()
                     // Drain when something is due (and once at start, to take back abandoned leases);
                     // otherwise sleep until it is, looking in at the poll interval for other processes' work.
-                    if isFirstPass || (next.map { $0 <= Date() } ?? false) {
+                    var soonest = next ?? .distantFuture
+                    if isFirstPass || soonest <= Date() {
                         isFirstPass = false
                         let summary = try await drain(onReplay: onReplay)
                         journalProblem = nil
                         if summary.replayed > 0 { continue }
+                        // Due, yet nothing could be sent (its endpoint's budget is taken by requests in
+                        // flight, another replayer's perhaps): look again at the poll interval, not at once.
+                        if soonest <= Date() { soonest = .distantFuture }
                     }
-                    let wait = min(configuration.pollInterval.timeInterval, max(0.01, (next ?? .distantFuture).timeIntervalSinceNow))
+                    let wait = min(configuration.pollInterval.timeInterval, max(0.01, soonest.timeIntervalSinceNow))
                     try await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
                 } catch let error as JournalError where error.code == .busy || error.code == .diskFull {
                     // Another process held the journal too long, or the disk is full: passing, so look
