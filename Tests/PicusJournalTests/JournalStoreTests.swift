@@ -4,6 +4,42 @@ import GRDB
 import Testing
 
 struct JournalStoreTests {
+    @Test(arguments: Journal.Configuration.Durability.allCases)
+    func concurrentWritesShareCommitsAndAFailingOneFailsAlone(durability: Journal.Configuration.Durability) async throws {
+        let folder = try TemporaryFolder()
+        var configuration = Journal.Configuration()
+        configuration.durability = durability
+        let journal = try Journal(path: folder.path("journal.sqlite"), configuration: configuration)
+        let taken = UUID()
+        _ = try await journal.insert(NewEntry(uuid: taken, method: "GET", path: "/v1/agents", headers: [:], state: .pending, createdAt: Date()))
+
+        // Forty writers at once, one of them with a uuid already in the journal.
+        let results = await withTaskGroup(of: Result<Entry, any Error>.self) { group in
+            for index in 0..<40 {
+                group.addTask {
+                    do {
+                        return .success(try await journal.insert(NewEntry(
+                            uuid: index == 17 ? taken : UUID(), method: "GET", path: "/v1/agents/\(index)",
+                            headers: ["x-index": "\(index)"], state: .pending, createdAt: Date())))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+
+        let written = results.compactMap { try? $0.get() }
+        #expect(written.count == 39)
+        #expect(results.count { if case .failure = $0 { true } else { false } } == 1)
+        let stored = try await journal.entries(matching: JournalQuery(limit: nil))
+        #expect(stored.count == 40)
+        #expect(Set(written.map { $0.id }).isSubset(of: Set(stored.map { $0.id })), "every writer told of success was committed")
+        for entry in written {
+            #expect(stored.first { $0.id == entry.id }?.requestHeaders == entry.requestHeaders, "each writer got its own entry back")
+        }
+    }
+
     @Test func closingLeavesAPlainFileAndRefusesLaterUse() async throws {
         let folder = try TemporaryFolder()
         let path = folder.path("journal.sqlite")

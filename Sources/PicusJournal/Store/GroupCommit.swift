@@ -22,11 +22,12 @@ final class GroupCommit: @unchecked Sendable {
         /// Runs the write — inside a savepoint of its own when it shares the transaction — and keeps
         /// its result for `finish`.
         let run: @Sendable (Database, _ shared: Bool) -> Void
-        /// Whether the write threw.
-        let hasFailed: @Sendable () -> Bool
+        /// What the write threw, if it did.
+        let thrown: @Sendable () -> (any Error)?
         /// Resumes the caller: with the write's result once committed, or with the commit's failure.
         let finish: @Sendable ((any Error)?) -> Void
-        var failed: Bool { hasFailed() }
+        var failed: Bool { thrown() != nil }
+        var error: (any Error)? { thrown() }
     }
 
     private let writer: any DatabaseWriter
@@ -82,7 +83,7 @@ final class GroupCommit: @unchecked Sendable {
                         outcome.result = .failure(error)
                     }
                 },
-                hasFailed: { if case .failure = outcome.result { true } else { false } },
+                thrown: { if case .failure(let error) = outcome.result { error } else { nil } },
                 finish: { commitError in
                     if let commitError {
                         continuation.resume(throwing: commitError)
@@ -146,7 +147,13 @@ final class GroupCommit: @unchecked Sendable {
                         writes[0].run(db, false)
                         return writes[0].failed ? .rollback : .commit
                     }
-                    for write in writes { write.run(db, true) }
+                    for write in writes {
+                        write.run(db, true)
+                        // Some failures (a full disk, say) make SQLite roll the whole transaction back:
+                        // the writes before are lost with it and the rest must not run on their own,
+                        // outside any transaction. Every caller hears the failure and none is committed.
+                        if !db.isInsideTransaction { throw write.error ?? JournalError(.database, "the journal's transaction was rolled back") }
+                    }
                     return .commit
                 }
             } catch {
