@@ -46,10 +46,11 @@ extension Journal {
             var attempts: [Attempt] = []
             let rows = try Row.fetchCursor(db, sql: sql, arguments: boundArguments, adapter: adapter)
             while let row = try rows.next() {
-                let entry = try Entry(row: row)
-                if current?.id != entry.id {
+                // An entry's columns repeat on each of its attempts' rows: decoded once, on its first.
+                let id: Int64 = row["id"]
+                if current?.id != id {
                     if let current { try writer.add(current, attempts) }
-                    current = entry
+                    current = try Entry(row: row)
                     attempts.removeAll(keepingCapacity: true)
                 }
                 if let attemptRow = row.scopes["attempt"], !attemptRow.hasNull(atIndex: 0) {

@@ -162,6 +162,22 @@ extension EntryDocument {
     func appendJSON(to output: inout JSONOutput) {
         output.beginObject()
         for field in fields {
+            if field.key == "history", let attempts {
+                // Written straight out, field by field in key order: no tree of values per attempt.
+                output.key("history")
+                output.beginArray()
+                for attempt in attempts {
+                    output.beginObject()
+                    for attemptField in Self.attemptFields {
+                        guard let value = attemptField.value(attempt) else { continue }
+                        output.key(attemptField.key)
+                        output.value(value)
+                    }
+                    output.endObject()
+                }
+                output.endArray()
+                continue
+            }
             guard let value = field.value(self) else { continue }
             output.key(field.key)
             output.value(value)
