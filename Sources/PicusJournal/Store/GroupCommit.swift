@@ -26,7 +26,6 @@ final class GroupCommit: @unchecked Sendable {
         let thrown: @Sendable () -> (any Error)?
         /// Resumes the caller: with the write's result once committed, or with the commit's failure.
         let finish: @Sendable ((any Error)?) -> Void
-        var failed: Bool { thrown() != nil }
         var error: (any Error)? { thrown() }
     }
 
@@ -145,7 +144,7 @@ final class GroupCommit: @unchecked Sendable {
                     if writes.count == 1 {
                         // Alone: a failure rolls the whole transaction back, which is its own.
                         writes[0].run(db, false)
-                        return writes[0].failed ? .rollback : .commit
+                        return writes[0].error == nil ? .commit : .rollback
                     }
                     for write in writes {
                         write.run(db, true)
