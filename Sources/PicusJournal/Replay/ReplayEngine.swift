@@ -421,23 +421,18 @@ private actor DrainPass {
     ) -> Task<[Entry], any Error> {
         let filter = ClaimFilter(id: options.entryID, force: options.force, afterID: cursor)
         let metrics = self.metrics
-        let task = Task {
+        // Isolated to the pass: the cursor moves as soon as the claim returns.
+        return Task {
             let now = Date()
             let entries = try await metrics.timing(.claim) {
                 try await journal.claim(filter, limit: max(1, limit), owner: owner, leaseDuration: leaseDuration, now: now)
             }
-            for entry in entries { metrics.replayLag(now.timeIntervalSince(entry.dueAt ?? entry.createdAt)) }
+            for entry in entries {
+                metrics.replayLag(now.timeIntervalSince(entry.dueAt ?? entry.createdAt))
+                cursor = max(cursor, entry.id)
+            }
             return entries
         }
-        return Task {
-            let entries = try await task.value
-            self.advanceCursor(past: entries)
-            return entries
-        }
-    }
-
-    private func advanceCursor(past entries: [Entry]) {
-        for entry in entries { cursor = max(cursor, entry.id) }
     }
 
     func append(_ item: ReplayEngine.Summary.Item) {
