@@ -187,8 +187,11 @@ extension Journal {
                 RETURNING id
                 """)
             let ids = try Int64.fetchAll(claim, arguments: arguments)
-            let read = try db.cachedStatement(sql: "\(Self.entrySelection) WHERE entry.id = ?")
-            return try ids.sorted().compactMap { try Entry.fetchOne(read, arguments: [$0]) }
+            guard !ids.isEmpty else { return [] }
+            // The batch, read back in one query.
+            let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+            return try Entry.fetchAll(db, sql: "\(Self.entrySelection) WHERE entry.id IN (\(placeholders)) ORDER BY entry.id",
+                                      arguments: StatementArguments(ids))
         }
     }
 
