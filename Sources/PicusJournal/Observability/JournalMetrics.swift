@@ -168,20 +168,3 @@ extension CoreMetrics.Timer {
         recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }
-
-/// A value guarded by a lock: `Mutex` without its macOS 15 floor.
-final class LockedValue<Value>: @unchecked Sendable {
-    // `lock` guards `value`.
-    private let lock = NSLock()
-    private var value: Value
-
-    init(_ value: Value) {
-        self.value = value
-    }
-
-    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-}
