@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "PicusJournal", targets: ["PicusJournal"]),
         .library(name: "PicusSandbox", targets: ["PicusSandbox"]),
+        .library(name: "PicusJournalFleet", targets: ["PicusJournalFleet"]),
         .executable(name: "picus-journal", targets: ["picus-journal"]),
     ],
     dependencies: [
@@ -27,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .target(
@@ -35,7 +38,8 @@ let package = Package(
             resources: [
                 .embedInCode("0001_journal.sql"), .embedInCode("0002_search.sql"), .embedInCode("0003_replayable.sql"),
                 .embedInCode("0004_trace.sql"), .embedInCode("0005_due.sql"),
-                .embedInCode("0006_budget.sql"),
+                .embedInCode("0006_budget.sql"), .embedInCode("0007_change.sql"),
+                .embedInCode("postgres/0001_fleet.sql"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -56,6 +60,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The fleet store: PostgreSQL through postgres-nio, kept out of the core library that
+        // mobile-core code links.
+        .target(
+            name: "PicusJournalFleet",
+            dependencies: [
+                "PicusJournal",
+                "PicusJournalMigrations",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "PicusSandbox",
             dependencies: [
@@ -71,6 +92,7 @@ let package = Package(
             name: "picus-journal",
             dependencies: [
                 "PicusJournal",
+                "PicusJournalFleet",
                 "PicusSandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -96,7 +118,7 @@ let package = Package(
         .executableTarget(
             name: "picus-journal-bench",
             dependencies: [
-                "PicusJournal", "PicusSandbox", .product(name: "HTTPTypes", package: "swift-http-types"),
+                "PicusJournal", "PicusSandbox", "PicusJournalFleet", .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
@@ -105,7 +127,8 @@ let package = Package(
         .testTarget(
             name: "PicusJournalTests",
             dependencies: [
-                "PicusJournal", "PicusSandbox", "PicusJournalFuzzing",
+                "PicusJournal", "PicusSandbox", "PicusJournalFuzzing", "PicusJournalFleet",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

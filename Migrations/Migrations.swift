@@ -20,5 +20,11 @@ package enum JournalMigrations {
         Migration(identifier: "0004_trace", sql: String(decoding: PackageResources._004_trace_sql, as: UTF8.self)),
         Migration(identifier: "0005_due", sql: String(decoding: PackageResources._005_due_sql, as: UTF8.self)),
         Migration(identifier: "0006_budget", sql: String(decoding: PackageResources._006_budget_sql, as: UTF8.self)),
+        Migration(identifier: "0007_change", sql: String(decoding: PackageResources._007_change_sql, as: UTF8.self)),
+    ]
+
+    /// The fleet store's PostgreSQL migrations (`postgres/NNNN_name.sql`), oldest first.
+    package static let postgres: [Migration] = [
+        Migration(identifier: "0001_fleet", sql: String(decoding: PackageResources._001_fleet_sql, as: UTF8.self)),
     ]
 }

@@ -41,22 +41,23 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let journal = try journal.openForReading()
-            let query = filters.query(limit: limit)
-            var options = ExportOptions()
-            if let url = ProcessInfo.processInfo.environment["PICUS_API_URL"], !url.isEmpty { options.defaultOrigin = url }
-            if bundle {
-                let statistics = try await journal.statistics(matching: query)
-                options.statistics = statistics
-                options.summary = "picus-journal \(PicusJournalVersion.current) support bundle, written \(ISO8601String(Date())). "
-                    + StatisticsTable(statistics: statistics).render().replacingOccurrences(of: "\n", with: " | ")
+            try await journal.withReader(agents: filters.agent) { journal in
+                let query = filters.query(limit: limit)
+                var options = ExportOptions()
+                if let url = ProcessInfo.processInfo.environment["PICUS_API_URL"], !url.isEmpty { options.defaultOrigin = url }
+                if bundle {
+                    let statistics = try await journal.statistics(matching: query, by: nil, topErrorCount: 5)
+                    options.statistics = statistics
+                    options.summary = "picus-journal \(PicusJournalVersion.current) support bundle, written \(ISO8601String(Date())). "
+                        + StatisticsTable(statistics: statistics).render().replacingOccurrences(of: "\n", with: " | ")
+                }
+                guard let output, output != "-", output != "/dev/stdout" else {
+                    let result = try await journal.export(matching: query, as: format, options: options) { try writeOut($0) }
+                    report(result, to: "stdout")
+                    return
+                }
+                report(try await journal.export(matching: query, as: format, options: options, toFile: output), to: output)
             }
-            guard let output, output != "-", output != "/dev/stdout" else {
-                let result = try await journal.export(matching: query, as: format, options: options) { try writeOut($0) }
-                report(result, to: "stdout")
-                return
-            }
-            report(try await journal.export(matching: query, as: format, options: options, toFile: output), to: output)
         }
     }
 

@@ -2,24 +2,54 @@ import ArgumentParser
 import Foundation
 import Logging
 import PicusJournal
+import PicusJournalFleet
 
 /// `--db`, shared by every command that opens the journal.
 struct JournalOptions: ParsableArguments {
     @Option(name: .customLong("db"), help: ArgumentHelp(
-        "The journal file. Default: $PICUS_JOURNAL_DB, else $XDG_STATE_HOME/picus-journal/journal.sqlite, else ~/.local/state/picus-journal/journal.sqlite.",
-        valueName: "path"))
+        "The journal file. Default: $PICUS_JOURNAL_DB, else $XDG_STATE_HOME/picus-journal/journal.sqlite, else ~/.local/state/picus-journal/journal.sqlite. list, show, stats and export also read a fleet store: postgres://USER@HOST[:PORT]/DB.",
+        valueName: "path|url"))
     var path: String?
 
     var resolvedPath: String { path ?? Journal.defaultPath() }
 
     /// Opens the journal to write; only the commands that write requests create a missing one.
     func open(creating: Bool = false) throws -> Journal {
-        OpenJournals.shared.add(try Journal(path: resolvedPath, configuration: Self.configuration, createIfMissing: creating))
+        try refuseFleetStore()
+        return OpenJournals.shared.add(try Journal(path: resolvedPath, configuration: Self.configuration, createIfMissing: creating))
     }
 
     /// Opens the journal to read it: no creation, no migration, not a byte written.
     func openForReading() throws -> Journal {
-        OpenJournals.shared.add(try Journal(readingFrom: resolvedPath, configuration: Self.configuration))
+        try refuseFleetStore()
+        return OpenJournals.shared.add(try Journal(readingFrom: resolvedPath, configuration: Self.configuration))
+    }
+
+    /// Runs `body` on what `--db` names, a journal file or a fleet store, opened to read; a fleet
+    /// store's connection is closed afterwards. `--agent` and `--by agent` are a fleet store's.
+    func withReader(agents: [String] = [], grouping: Statistics.Grouping? = nil,
+                    _ body: (any JournalReader) async throws -> Void) async throws {
+        guard FleetLocation.isFleetURL(resolvedPath) else {
+            if !agents.isEmpty { throw CLIError("--agent filters a fleet store; pass --db postgres://USER@HOST/DB") }
+            if grouping == .agent { throw CLIError("--by agent groups a fleet store's entries; pass --db postgres://USER@HOST/DB") }
+            try await body(try openForReading())
+            return
+        }
+        let store = try await FleetStore.connect(to: try FleetLocation(resolvedPath), logger: Logger(label: "picus.fleet"))
+        do {
+            try await store.checkSchema()
+            try await body(store)
+            await store.close()
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+
+    private func refuseFleetStore() throws {
+        if FleetLocation.isFleetURL(resolvedPath) {
+            throw CLIError("--db \(resolvedPath.split(separator: "?").first ?? "") names a fleet store, which list, show, stats and export read; this command needs a journal file")
+        }
     }
 
     private static var configuration: Journal.Configuration {
@@ -137,6 +167,9 @@ struct QueryOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Only entries created before: 90m, 24h, 7d (ago) or an ISO 8601 time.", valueName: "time"))
     var until: TimeBound?
 
+    @Option(help: ArgumentHelp("Only entries shipped from this agent (a fleet store's filter). Repeatable.", valueName: "name"))
+    var agent: [String] = []
+
     func validate() throws {
         for method in method where !RequestCommand.methods.contains(method.uppercased()) {
             throw ValidationError("'\(method)' is not an HTTP method; use one of \(RequestCommand.methods.joined(separator: ", "))")
@@ -155,6 +188,7 @@ struct QueryOptions: ParsableArguments {
         query.pathGlob = path
         query.errorCodes = errorCode
         query.text = grep
+        query.agents = agent
         query.after = after
         return query
     }

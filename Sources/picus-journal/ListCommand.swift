@@ -36,17 +36,18 @@ struct ListCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let journal = try journal.openForReading()
-            let page = try await journal.page(matching: filters.query(limit: limit, after: after))
-            let output: String = switch format {
-            case .json: try EntryDocument.json(page.entries.map { EntryDocument($0) }) + "\n"
-            case .ndjson: try EntryDocument.ndjson(page.entries)
-            case .csv: EntryDocument.csv(page.entries)
-            case .table, .text: EntryTable(entries: page.entries, colors: Terminal.usesColor).render()
-            }
-            try writeOut(Data(output.utf8))
-            if let next = page.nextCursor {
-                note("more entries: --after \(next)")
+            try await journal.withReader(agents: filters.agent) { journal in
+                let page = try await journal.page(matching: filters.query(limit: limit, after: after))
+                let output: String = switch format {
+                case .json: try EntryDocument.json(page.entries.map { EntryDocument($0) }) + "\n"
+                case .ndjson: try EntryDocument.ndjson(page.entries)
+                case .csv: EntryDocument.csv(page.entries)
+                case .table, .text: EntryTable(entries: page.entries, colors: Terminal.usesColor).render()
+                }
+                try writeOut(Data(output.utf8))
+                if let next = page.nextCursor {
+                    note("more entries: --after \(next)")
+                }
             }
         }
     }

@@ -65,7 +65,7 @@ struct PicusJournalCommand: AsyncParsableCommand {
         subcommands: [
             RequestCommand.self, ListCommand.self, ShowCommand.self, StatsCommand.self, ExportCommand.self,
             ReplayCommand.self, CancelCommand.self, RequeueCommand.self, PruneCommand.self, DoctorCommand.self,
-            SandboxCommand.self, DemoCommand.self,
+            ShipCommand.self, SandboxCommand.self, DemoCommand.self,
         ])
 
     /// `picus-journal --db PATH list` as well as `picus-journal list --db PATH`: a `--db` given before

@@ -30,12 +30,15 @@ struct EntryTable {
     func render() -> String {
         guard !entries.isEmpty else { return "No entries.\n" }
         // 5+1+11+1+6+1+20+1+9+1+6+1 = 63 columns before the error: 17 left of 80.
-        var lines = ["\(fit("ID", 5, right: true)) \(fit("CREATED UTC", 11)) \(fit("METHOD", 6)) \(fit("PATH", 20)) \(fit("STATE", 9)) \(fit("STATUS", 6)) ERROR"]
+        // Entries from a fleet store lead with their agent.
+        let withAgent = entries.contains { $0.agent != nil }
+        var lines = ["\(withAgent ? fit("AGENT", 12) + " " : "")\(fit("ID", 5, right: true)) \(fit("CREATED UTC", 11)) \(fit("METHOD", 6)) \(fit("PATH", 20)) \(fit("STATE", 9)) \(fit("STATUS", 6)) ERROR"]
         for entry in entries {
             let status = entry.lastStatus.map(String.init) ?? entry.lastTransportError?.rawValue ?? "-"
             let error = plainText(entry.lastErrorMessage ?? "")
             let state = fit(entry.state.rawValue, 9)
-            lines.append("\(fit(String(entry.id), 5, right: true)) \(timeFormat.format(entry.createdAt)) \(fit(entry.method, 6)) \(fit(entry.redactedTarget, 20)) \(colors ? paint(state, entry.state) : state) \(fit(status, 6)) \(error.count > 17 ? fit(error, 17) : error)")
+            let agent = withAgent ? fit(plainText(entry.agent ?? "-"), 12) + " " : ""
+            lines.append("\(agent)\(fit(String(entry.id), 5, right: true)) \(timeFormat.format(entry.createdAt)) \(fit(entry.method, 6)) \(fit(entry.redactedTarget, 20)) \(colors ? paint(state, entry.state) : state) \(fit(status, 6)) \(error.count > 17 ? fit(error, 17) : error)")
         }
         return lines.map { String($0.reversed().drop(while: { $0 == " " }).reversed()) }.joined(separator: "\n") + "\n"
     }

@@ -26,16 +26,17 @@ struct ShowCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let journal = try journal.openForReading()
-            guard let entry = try await journal.entry(id: id) else {
-                throw CLIError("no entry \(id) in \(journal.path); run picus-journal list to see the ids")
-            }
-            let attempts = try await journal.attempts(ofEntry: id)
-            switch format {
-            case .json:
-                try writeOut(Data((try EntryDocument.json(EntryDocument(entry, attempts: attempts)) + "\n").utf8))
-            default:
-                try writeOut(Data(EntryDetail(entry: entry, attempts: attempts).render().escapingControlCharactersExceptNewlines.utf8))
+            try await journal.withReader { journal in
+                guard let entry = try await journal.entry(id: id) else {
+                    throw CLIError("no entry \(id) in \(journal.location); run picus-journal list to see the ids")
+                }
+                let attempts = try await journal.attempts(ofEntry: id)
+                switch format {
+                case .json:
+                    try writeOut(Data((try EntryDocument.json(EntryDocument(entry, attempts: attempts)) + "\n").utf8))
+                default:
+                    try writeOut(Data(EntryDetail(entry: entry, attempts: attempts).render().escapingControlCharactersExceptNewlines.utf8))
+                }
             }
         }
     }

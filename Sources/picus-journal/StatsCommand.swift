@@ -31,11 +31,13 @@ struct StatsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let statistics = try await journal.openForReading().statistics(matching: filters.query(limit: nil), by: by)
-            if format == .json {
-                try writeJSON(statistics)
-            } else {
-                try writeOut(Data(StatisticsTable(statistics: statistics).render().utf8))
+            try await journal.withReader(agents: filters.agent, grouping: by) { journal in
+                let statistics = try await journal.statistics(matching: filters.query(limit: nil), by: by, topErrorCount: 5)
+                if format == .json {
+                    try writeJSON(statistics)
+                } else {
+                    try writeOut(Data(StatisticsTable(statistics: statistics).render().utf8))
+                }
             }
         }
     }

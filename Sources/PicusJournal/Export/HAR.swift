@@ -66,6 +66,7 @@ enum HAR {
         var timings: Timings
         var comment: String?
         var _entryId: Int64
+        var _agent: String?
         var _uuid: String
         var _state: String
         var _attempt: Int
@@ -97,7 +98,7 @@ enum HAR {
                 response: Response(status: 0, statusText: "", headers: [], content: Content(size: 0, mimeType: "x-unknown",
                                    comment: "not sent yet"), bodySize: -1),
                 timings: Timings(wait: 0), comment: "not sent yet", _entryId: entry.id,
-                _uuid: entry.uuid.uuidString.lowercased(), _state: entry.state.rawValue, _attempt: 0)
+                _agent: entry.agent, _uuid: entry.uuid.uuidString.lowercased(), _state: entry.state.rawValue, _attempt: 0)
         }
         let error = attempt.error
         var content = Content(size: 0, mimeType: attempt.responseHeaders["content-type"] ?? "x-unknown")
@@ -123,7 +124,7 @@ enum HAR {
             startedDateTime: ISO8601.string(from: attempt.startedAt), time: attempt.durationMs, request: request,
             response: response, timings: Timings(wait: attempt.durationMs),
             comment: attempt.transportError.map { "no response: \($0.rawValue)" },
-            _entryId: entry.id, _uuid: entry.uuid.uuidString.lowercased(), _state: entry.state.rawValue,
+            _entryId: entry.id, _agent: entry.agent, _uuid: entry.uuid.uuidString.lowercased(), _state: entry.state.rawValue,
             _attempt: attempt.number, _outcome: attempt.outcome.rawValue, _transportError: attempt.transportError?.rawValue,
             _error: error.map { EntryDocument.errorValue(message: $0.message, errorCode: $0.errorCode, errors: $0.errors) })
     }

@@ -23,18 +23,17 @@ extension Journal {
         matching query: JournalQuery, as format: ExportFormat, options: ExportOptions = ExportOptions(),
         to write: @escaping @Sendable (Data) throws -> Void
     ) async throws -> ExportResult {
-        let (clause, arguments) = query.whereClause(fullTextSearch: hasFullTextSearch)
-        var allArguments = arguments
-        if let limit = query.limit { _ = allArguments.append(contentsOf: [limit]) }
+        let clause = query.whereClause(dialect)
+        var boundArguments = clause.statementArguments
+        if let limit = query.limit { _ = boundArguments.append(contentsOf: [limit]) }
         let limitClause = query.limit == nil ? "" : " LIMIT ?"
-        let boundArguments = allArguments
-        return try await read { db in
+        return try await read { [boundArguments] db in
             let entryColumns = try db.columns(in: "entry").count + 1
             let attemptColumns = try db.columns(in: "attempt").count
             // Entries newest first, each followed by its attempts in order; the limit counts entries.
             let sql = """
                 SELECT entry.*, NULL AS lastErrors, attempt.* FROM
-                    (SELECT * FROM entry WHERE \(clause) ORDER BY entry.createdAt DESC, entry.id DESC\(limitClause)) AS entry
+                    (SELECT * FROM entry WHERE \(clause.sql) ORDER BY entry.createdAt DESC, entry.id DESC\(limitClause)) AS entry
                 LEFT JOIN attempt ON attempt.entryId = entry.id
                 ORDER BY entry.createdAt DESC, entry.id DESC, attempt.number
                 """
@@ -63,11 +62,14 @@ extension Journal {
     }
 }
 
-/// Writes one format, buffering output in 64 KiB chunks.
-private struct ExportWriter {
+/// Writes one format, buffering output in 64 KiB chunks: the journal's export and the fleet store's
+/// feed it entries, each with its attempts.
+package struct ExportWriter {
     let format: ExportFormat
     let options: ExportOptions
     let write: @Sendable (Data) throws -> Void
+    /// Whether the entries come from a fleet store: CSV gains an `agent` column.
+    let withAgent: Bool
     private var buffer = Data()
     private var result = ExportResult(entries: 0, attempts: 0, bytes: 0)
     private var isFirstHAREntry = true
@@ -77,9 +79,10 @@ private struct ExportWriter {
         return encoder
     }()
 
-    init(format: ExportFormat, options: ExportOptions, write: @escaping @Sendable (Data) throws -> Void) {
+    package init(format: ExportFormat, options: ExportOptions, withAgent: Bool = false, write: @escaping @Sendable (Data) throws -> Void) {
         self.format = format
         self.options = options
+        self.withAgent = withAgent
         self.write = write
         buffer.reserveCapacity(80 * 1024)
     }
@@ -89,7 +92,7 @@ private struct ExportWriter {
         "transportError", "outcome", "errorMessage", "errorCode", "errors", "retryAfterMs",
     ]
 
-    mutating func begin() throws {
+    package mutating func begin() throws {
         switch format {
         case .har:
             var log: [String: JSONValue] = [
@@ -103,13 +106,13 @@ private struct ExportWriter {
             }
             try emit("{\"log\":" + head + ",\"entries\":[\n")
         case .csv:
-            try emit(Self.csvHeader.joined(separator: ",") + "\r\n")
+            try emit(((withAgent ? ["agent"] : []) + Self.csvHeader).joined(separator: ",") + "\r\n")
         case .ndjson:
             break
         }
     }
 
-    mutating func add(_ entry: Entry, _ attempts: [Attempt]) throws {
+    package mutating func add(_ entry: Entry, _ attempts: [Attempt]) throws {
         var entry = entry
         // The entry's last error details, from its attempts already at hand (the query does not join them twice).
         entry.lastErrors = attempts.last { $0.number == entry.attemptCount }?.error?.errors
@@ -131,7 +134,7 @@ private struct ExportWriter {
         case .csv:
             for attempt in attempts.isEmpty ? [nil] : attempts.map(Optional.some) {
                 let error = attempt?.error
-                let fields: [String?] = [
+                let fields: [String?] = (withAgent ? [entry.agent] : []) + [
                     String(entry.id), entry.uuid.uuidString.lowercased(), ISO8601.string(from: entry.createdAt), entry.method,
                     origin + entry.redactedTarget, entry.state.rawValue, attempt.map { String($0.number) },
                     attempt.map { ISO8601.string(from: $0.startedAt) }, attempt.map { String(format: "%.3f", $0.durationMs) },
@@ -144,7 +147,7 @@ private struct ExportWriter {
         if buffer.count >= 64 * 1024 { try flush() }
     }
 
-    mutating func end() throws -> ExportResult {
+    package mutating func end() throws -> ExportResult {
         if format == .har { buffer.append(contentsOf: Array("\n]}}\n".utf8)) }
         try flush()
         return result
@@ -186,7 +189,7 @@ public struct ExportError: Error, Sendable, CustomStringConvertible {
     public let description: String
 }
 
-extension Journal {
+extension JournalReader {
     /// Exports to a path, as the kind of thing there asks.
     ///
     /// - A missing path or a regular file gets a file, mode 0600, that appears whole or not at all: the

@@ -77,6 +77,8 @@ private struct FieldKey: CodingKey {
 extension EntryDocument {
     /// The list form's fields, in key order.
     static let listFields: [DocumentField<EntryDocument>] = [
+        // Only in documents read from a fleet store: which agent's journal the entry came from.
+        DocumentField("agent") { $0.entry.agent.map { .string($0) } },
         DocumentField("attempts") { .integer(Int64($0.entry.attemptCount)) },
         DocumentField("createdAt") { .string(ISO8601.string(from: $0.entry.createdAt)) },
         DocumentField("error") { document in
@@ -204,7 +206,9 @@ extension EntryDocument {
     /// The list form of entries as CSV (RFC 4180, formulas neutralised), with a header row: each row
     /// is the list document's values, so the two never disagree.
     public static func csv(_ entries: [Entry]) -> String {
-        var lines = [csvColumns.joined(separator: ",")]
+        // Entries from a fleet store lead with their agent.
+        let columns = (entries.contains { $0.agent != nil } ? ["agent"] : []) + csvColumns
+        var lines = [columns.joined(separator: ",")]
         for entry in entries {
             let document = EntryDocument(entry)
             var values: [String: JSONValue] = [:]
@@ -214,7 +218,7 @@ extension EntryDocument {
             values["errorMessage"] = error["message"]
             values["errorCode"] = error["errorCode"]
             values["errors"] = error["errors"]
-            lines.append(csvColumns.map { CSV.field(csvText(values[$0])) }.joined(separator: ","))
+            lines.append(columns.map { CSV.field(csvText(values[$0])) }.joined(separator: ","))
         }
         return lines.joined(separator: "\r\n") + "\r\n"
     }

@@ -4,65 +4,123 @@ import GRDB
 extension Journal {
     /// Counts the entries that match `query` (its limit and cursor are ignored), grouped if asked.
     public func statistics(matching query: JournalQuery, by grouping: Statistics.Grouping? = nil, topErrorCount: Int = 5) async throws -> Statistics {
+        let plan = StatisticsPlan(query: query, grouping: grouping, topErrorCount: topErrorCount, dialect: dialect)
+        return try await read { db in
+            let byState = try Row.fetchAll(db, sql: plan.byState.sql, arguments: plan.byState.statementArguments)
+                .map { (state: $0["state"] as String, count: $0["n"] as Int) }
+            let topErrors = try Row.fetchAll(db, sql: plan.topErrors.sql, arguments: plan.topErrors.statementArguments)
+                .map { Statistics.Message(message: $0["message"], count: $0["n"]) }
+            let oldest = try Entry.fetchOne(db, sql: plan.oldest.sql, arguments: plan.oldest.statementArguments)
+            let groups = try plan.groups.map { sql in
+                try Row.fetchAll(db, sql: sql.sql, arguments: sql.statementArguments).map {
+                    StatisticsPlan.GroupRow(key: $0["k"], count: $0["n"], failed: $0["failed"], finished: $0["finished"])
+                }
+            } ?? []
+            return plan.statistics(byState: byState, topErrors: topErrors, oldest: oldest, groups: groups)
+        }
+    }
+}
+
+/// The queries behind ``Statistics``, for either engine, and how their rows become statistics:
+/// written once for the journal and the fleet store.
+package struct StatisticsPlan: Sendable {
+    /// One row of the grouped counts.
+    package struct GroupRow: Sendable {
+        package var key: String
+        package var count: Int
+        package var failed: Int
+        package var finished: Int
+
+        package init(key: String, count: Int, failed: Int, finished: Int) {
+            self.key = key
+            self.count = count
+            self.failed = failed
+            self.finished = finished
+        }
+    }
+
+    /// `state`, `n`: entries per state.
+    package let byState: SQLFragment
+    /// `message`, `n`: the most frequent last error messages of entries not succeeded.
+    package let topErrors: SQLFragment
+    /// The oldest waiting entry, selected as every entry read is.
+    package let oldest: SQLFragment
+    /// `k`, `n`, `failed`, `finished` per group, when grouped.
+    package let groups: SQLFragment?
+    private let grouping: Statistics.Grouping?
+
+    package init(query: JournalQuery, grouping: Statistics.Grouping?, topErrorCount: Int, dialect: SQLDialect) {
         var query = query
         query.limit = nil
         query.after = nil
-        let (clause, arguments) = query.whereClause(fullTextSearch: hasFullTextSearch)
-        return try await read { db in
-            var byState: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM entry WHERE \(clause) GROUP BY state", arguments: arguments) {
-                byState[row["state"]] = row["n"]
-            }
-            let total = byState.values.reduce(0, +)
-            let failed = byState["failed", default: 0] + byState["expired", default: 0]
-            let finished = failed + byState["succeeded", default: 0]
-
-            var errorArguments = arguments
-            _ = errorArguments.append(contentsOf: [topErrorCount])
-            let topErrors = try Row.fetchAll(db, sql: """
-                SELECT lastErrorMessage AS message, COUNT(*) AS n FROM entry
-                WHERE \(clause) AND lastErrorMessage IS NOT NULL AND state NOT IN ('succeeded', 'inFlight')
-                GROUP BY lastErrorMessage ORDER BY n DESC, message LIMIT ?
-                """, arguments: errorArguments).map { Statistics.Message(message: $0["message"], count: $0["n"]) }
-
-            let oldest = try Entry.fetchOne(db, sql: """
-                \(Self.entrySelection) WHERE \(clause) AND entry.state IN ('queued', 'pending') ORDER BY entry.createdAt, entry.id LIMIT 1
-                """, arguments: arguments)
-
-            var groups: [Statistics.Group] = []
-            if let grouping {
-                let key: String = switch grouping {
-                case .status: "COALESCE(CAST(lastStatus AS TEXT), lastTransportError, 'none')"
-                case .path: "path"
-                case .errorCode: "COALESCE(lastErrorCode, 'none')"
-                // Whole buckets as numbers (cheap per row); formatted once per group below.
-                case .hour: "CAST(createdAt / 3600000 AS TEXT)"
-                case .day: "CAST(createdAt / 86400000 AS TEXT)"
-                }
-                let isTime = grouping == .hour || grouping == .day
-                let order = isTime ? "createdAt / \(grouping == .hour ? 3_600_000 : 86_400_000)" : "n DESC, k"
-                groups = try Row.fetchAll(db, sql: """
-                    SELECT \(key) AS k, COUNT(*) AS n,
-                        SUM(state IN ('failed', 'expired')) AS failed,
-                        SUM(state IN ('failed', 'expired', 'succeeded')) AS finished
-                    FROM entry WHERE \(clause) GROUP BY k ORDER BY \(order)
-                    """, arguments: arguments).map { row in
-                    let finished: Int = row["finished"]
-                    let failed: Int = row["failed"]
-                    var key: String = row["k"]
-                    if isTime, let bucket = Int64(key) {
-                        let text = ISO8601.string(from: Date(unixMilliseconds: bucket * (grouping == .hour ? 3_600_000 : 86_400_000)))
-                        key = grouping == .hour ? String(text.prefix(13)) + ":00Z" : String(text.prefix(10))
-                    }
-                    return Statistics.Group(key: key, count: row["n"], failed: failed,
-                                            failureRate: finished > 0 ? Double(failed) / Double(finished) : nil)
-                }
-            }
-            return Statistics(
-                total: total, byState: byState, failureRate: finished > 0 ? Double(failed) / Double(finished) : nil,
-                topErrors: topErrors, queueDepth: byState["queued", default: 0] + byState["pending", default: 0],
-                oldestQueued: oldest.map { Statistics.Waiting(id: $0.id, createdAt: $0.createdAt, dueAt: $0.dueAt) },
-                grouping: grouping?.rawValue, groups: groups)
+        let clause = query.whereClause(dialect)
+        let table = "\(dialect.entryTable) AS entry"
+        func fragment(_ sql: String, _ extra: [SQLValue] = []) -> SQLFragment {
+            SQLFragment(dialect.placeholders(sql), clause.values + extra)
         }
+        self.grouping = grouping
+        byState = fragment("SELECT entry.state AS state, COUNT(*) AS n FROM \(table) WHERE \(clause.sql) GROUP BY entry.state")
+        topErrors = fragment("""
+            SELECT entry.lastErrorMessage AS message, COUNT(*) AS n FROM \(table)
+            WHERE \(clause.sql) AND entry.lastErrorMessage IS NOT NULL AND entry.state NOT IN ('succeeded', 'inFlight')
+            GROUP BY entry.lastErrorMessage ORDER BY n DESC, message LIMIT ?
+            """, [.integer(Int64(topErrorCount))])
+        oldest = fragment("""
+            \(dialect.entrySelection) WHERE \(clause.sql) AND entry.state IN ('queued', 'pending') ORDER BY entry.createdAt, entry.id LIMIT 1
+            """)
+        guard let grouping else {
+            groups = nil
+            return
+        }
+        let key: String = switch grouping {
+        case .status: "COALESCE(CAST(entry.lastStatus AS TEXT), entry.lastTransportError, 'none')"
+        case .path: "entry.path"
+        case .errorCode: "COALESCE(entry.lastErrorCode, 'none')"
+        case .agent:
+            if case .postgres = dialect { "entry.agent" } else { "'none'" }
+        // Whole buckets as numbers (cheap per row); formatted once per group.
+        case .hour: "CAST(entry.createdAt / 3600000 AS TEXT)"
+        case .day: "CAST(entry.createdAt / 86400000 AS TEXT)"
+        }
+        let order = switch grouping {
+        case .hour: "MIN(entry.createdAt)"
+        case .day: "MIN(entry.createdAt)"
+        default: "n DESC, k"
+        }
+        groups = fragment("""
+            SELECT \(key) AS k, COUNT(*) AS n,
+                SUM(CASE WHEN entry.state IN ('failed', 'expired') THEN 1 ELSE 0 END) AS failed,
+                SUM(CASE WHEN entry.state IN ('failed', 'expired', 'succeeded') THEN 1 ELSE 0 END) AS finished
+            FROM \(table) WHERE \(clause.sql) GROUP BY k ORDER BY \(order)
+            """)
+    }
+
+    /// The statistics the rows of the queries above make.
+    package func statistics(byState rows: [(state: String, count: Int)], topErrors: [Statistics.Message], oldest: Entry?,
+                            groups: [GroupRow]) -> Statistics {
+        var byState: [String: Int] = [:]
+        for row in rows { byState[row.state] = row.count }
+        let total = byState.values.reduce(0, +)
+        let failed = byState["failed", default: 0] + byState["expired", default: 0]
+        let finished = failed + byState["succeeded", default: 0]
+        let bucket: Int64? = switch grouping {
+        case .hour: 3_600_000
+        case .day: 86_400_000
+        default: nil
+        }
+        let groups = groups.map { row in
+            var key = row.key
+            if let bucket, let number = Int64(key) {
+                let text = ISO8601.string(from: Date(unixMilliseconds: number * bucket))
+                key = bucket == 3_600_000 ? String(text.prefix(13)) + ":00Z" : String(text.prefix(10))
+            }
+            return Statistics.Group(key: key, count: row.count, failed: row.failed,
+                                    failureRate: row.finished > 0 ? Double(row.failed) / Double(row.finished) : nil)
+        }
+        return Statistics(
+            total: total, byState: byState, failureRate: finished > 0 ? Double(failed) / Double(finished) : nil,
+            topErrors: topErrors, queueDepth: byState["queued", default: 0] + byState["pending", default: 0],
+            oldestQueued: oldest.map { Statistics.Waiting(id: $0.id, createdAt: $0.createdAt, dueAt: $0.dueAt) },
+            grouping: grouping?.rawValue, groups: groups)
     }
 }

@@ -67,6 +67,9 @@ public struct JournalQuery: Sendable, Hashable {
         public var description: String { "\(createdAt).\(id)" }
     }
 
+    /// Only entries shipped from one of these agents' journals: a fleet store's filter (a local
+    /// journal's entries belong to no named agent, so none matches).
+    public var agents: [String] = []
     /// Only entries whose last status matches one of these.
     public var statuses: [StatusFilter]
     /// Only entries in one of these states.
@@ -98,68 +101,87 @@ public struct JournalQuery: Sendable, Hashable {
         self.limit = limit
     }
 
-    /// The WHERE clause (without `WHERE`, `1` when empty) and its arguments.
-    func whereClause(fullTextSearch: Bool) -> (String, StatementArguments) {
+    /// The WHERE clause (without `WHERE`; always true when empty) and its values, for `dialect`,
+    /// with `?` placeholders.
+    package func whereClause(_ dialect: SQLDialect) -> SQLFragment {
         var clauses: [String] = []
-        var arguments = StatementArguments()
-        func add(_ clause: String, _ values: [(any DatabaseValueConvertible)?]) {
+        var values: [SQLValue] = []
+        func add(_ clause: String, _ bound: [SQLValue]) {
             clauses.append(clause)
-            _ = arguments.append(contentsOf: StatementArguments(values))
+            values += bound
         }
         func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
 
+        if !agents.isEmpty {
+            switch dialect {
+            case .sqlite: add("1 = 0", []) // A local journal's entries belong to no named agent.
+            case .postgres: add("entry.agent IN (\(placeholders(agents.count)))", agents.map(SQLValue.text))
+            }
+        }
         if !statuses.isEmpty {
             var alternatives: [String] = []
-            var values: [(any DatabaseValueConvertible)?] = []
+            var bound: [SQLValue] = []
             for status in statuses {
                 switch status {
                 case .code(let code):
                     alternatives.append("entry.lastStatus = ?")
-                    values.append(code)
+                    bound.append(.integer(Int64(code)))
                 case .class(let digit):
                     alternatives.append("entry.lastStatus BETWEEN ? AND ?")
-                    values += [digit * 100, digit * 100 + 99]
+                    bound += [.integer(Int64(digit * 100)), .integer(Int64(digit * 100 + 99))]
                 }
             }
-            add("(\(alternatives.joined(separator: " OR ")))", values)
+            add("(\(alternatives.joined(separator: " OR ")))", bound)
         }
-        if !states.isEmpty { add("entry.state IN (\(placeholders(states.count)))", states.map(\.rawValue)) }
-        if !methods.isEmpty { add("entry.method IN (\(placeholders(methods.count)))", methods.map { $0.uppercased() }) }
-        if let pathGlob { add("entry.path GLOB ?", [pathGlob]) }
-        if !errorCodes.isEmpty { add("entry.lastErrorCode IN (\(placeholders(errorCodes.count)))", errorCodes) }
+        if !states.isEmpty { add("entry.state IN (\(placeholders(states.count)))", states.map { .text($0.rawValue) }) }
+        if !methods.isEmpty { add("entry.method IN (\(placeholders(methods.count)))", methods.map { .text($0.uppercased()) }) }
+        if let pathGlob {
+            switch dialect {
+            case .sqlite: add("entry.path GLOB ?", [.text(pathGlob)])
+            case .postgres: add("entry.path ~ ?", [.text(Glob.regularExpression(pathGlob))])
+            }
+        }
+        if !errorCodes.isEmpty { add("entry.lastErrorCode IN (\(placeholders(errorCodes.count)))", errorCodes.map(SQLValue.text)) }
         if let text, !text.isEmpty {
-            // The trigram index needs three characters; shorter text is scanned.
-            if fullTextSearch, text.count >= 3 {
-                // One phrase: the text as typed, FTS5 operators and all taken literally.
+            // LIKE is case-insensitive for ASCII in SQLite, as the trigram index is; PostgreSQL's ILIKE is.
+            let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_") + "%"
+            switch dialect {
+            case .sqlite(let fullTextSearch) where fullTextSearch && text.count >= 3:
+                // The trigram index needs three characters; shorter text is scanned. One phrase: the
+                // text as typed, FTS5 operators and all taken literally.
                 let phrase = "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
                 add("""
                     entry.id IN (SELECT attempt.entryId FROM attemptSearch JOIN attempt ON attempt.id = attemptSearch.rowid
                                  WHERE attemptSearch MATCH ?)
-                    """, [phrase])
-            } else {
-                // LIKE is case-insensitive for ASCII, as the trigram index is.
-                let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-                    .replacingOccurrences(of: "_", with: "\\_") + "%"
-                add("entry.id IN (SELECT entryId FROM attempt WHERE errorMessage LIKE ? ESCAPE '\\')", [pattern])
+                    """, [.text(phrase)])
+            case .sqlite:
+                add("entry.id IN (SELECT entryId FROM attempt WHERE errorMessage LIKE ? ESCAPE '\\')", [.text(pattern)])
+            case .postgres:
+                add("""
+                    EXISTS (SELECT 1 FROM \(dialect.attemptTable) AS attempt
+                            WHERE \(dialect.attemptOfEntry) AND attempt.errorMessage ILIKE ? ESCAPE '\\')
+                    """, [.text(pattern)])
             }
         }
-        if let since { add("entry.createdAt >= ?", [since.unixMilliseconds]) }
-        if let until { add("entry.createdAt < ?", [until.unixMilliseconds]) }
+        if let since { add("entry.createdAt >= ?", [.integer(since.unixMilliseconds)]) }
+        if let until { add("entry.createdAt < ?", [.integer(until.unixMilliseconds)]) }
         if let after {
-            add("(entry.createdAt, entry.id) < (?, ?)", [after.createdAt, after.id])
+            add("(entry.createdAt, entry.id) < (?, ?)", [.integer(after.createdAt), .integer(after.id)])
         }
-        return (clauses.isEmpty ? "1" : clauses.joined(separator: " AND "), arguments)
+        return SQLFragment(clauses.isEmpty ? "1 = 1" : clauses.joined(separator: " AND "), values)
     }
 
-    /// The whole SELECT of entries, newest first.
-    func sql(selecting selection: String, fullTextSearch: Bool) -> (String, StatementArguments) {
-        var (clause, arguments) = whereClause(fullTextSearch: fullTextSearch)
-        var sql = "\(selection) WHERE \(clause) ORDER BY entry.createdAt DESC, entry.id DESC"
+    /// The whole SELECT of entries, newest first: `selection` (which names the entry table `entry`),
+    /// the filters, the order and the limit.
+    package func sql(selecting selection: String, _ dialect: SQLDialect) -> SQLFragment {
+        var fragment = whereClause(dialect)
+        fragment.sql = "\(selection) WHERE \(fragment.sql) ORDER BY entry.createdAt DESC, entry.id DESC"
         if let limit {
-            sql += " LIMIT ?"
-            _ = arguments.append(contentsOf: [limit])
+            fragment.sql += " LIMIT ?"
+            fragment.values.append(.integer(Int64(limit)))
         }
-        return (sql, arguments)
+        return fragment
     }
 }
 

@@ -11,6 +11,8 @@ public struct Statistics: Sendable, Encodable {
         case path
         /// By Picus `error_code`.
         case errorCode = "error-code"
+        /// By the agent whose journal they were shipped from (a fleet store's grouping).
+        case agent
         /// By the hour they were created, UTC.
         case hour
         /// By the day they were created, UTC.
@@ -35,6 +37,11 @@ public struct Statistics: Sendable, Encodable {
         public var message: String
         /// How many entries ended with it.
         public var count: Int
+
+        package init(message: String, count: Int) {
+            self.message = message
+            self.count = count
+        }
     }
 
     /// The oldest entry still waiting.

@@ -45,6 +45,20 @@ public struct Attempt: Sendable, Hashable, Identifiable {
     public var rateLimitReset: Int64?
 }
 
+extension Attempt {
+    /// An attempt read from somewhere other than a journal's own rows (the fleet store): the
+    /// columns every attempt has; the caller sets the rest.
+    package init(id: Int64, entryID: Int64, number: Int, startedAt: Date, durationMs: Double, outcome: Outcome) {
+        self.id = id
+        self.entryID = entryID
+        self.number = number
+        self.startedAt = startedAt
+        self.durationMs = durationMs
+        self.outcome = outcome
+        responseHeaders = [:]
+    }
+}
+
 extension Attempt: FetchableRecord {
     /// Reads an attempt from a row of the `attempt` table.
     public init(row: Row) throws {

@@ -52,6 +52,9 @@ public struct Entry: Sendable, Hashable, Identifiable {
     public var isReplayable: Bool
     /// The trace context of the caller that wrote the entry; every attempt, replays included, continues its trace.
     public var traceContext: TraceContext?
+    /// The agent whose journal the entry was shipped from, when it was read from a fleet store;
+    /// nil in a local journal.
+    public var agent: String?
 
     /// The last attempt's decoded error, nil when it succeeded or left no message.
     public var lastError: (message: String?, errorCode: String?, errors: JSONValue?)? {
@@ -108,6 +111,23 @@ extension Entry: FetchableRecord {
 }
 
 extension Entry {
+    /// An entry read from somewhere other than a journal's own rows (the fleet store): the columns
+    /// every entry has; the caller sets the rest.
+    package init(id: Int64, uuid: UUID, createdAt: Date, updatedAt: Date, method: String, path: String, endpoint: String,
+                 state: EntryState) {
+        self.id = id
+        self.uuid = uuid
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.method = method
+        self.path = path
+        self.endpoint = endpoint
+        self.state = state
+        requestHeaders = [:]
+        attemptCount = 0
+        isReplayable = true
+    }
+
     /// The entry `new` became once inserted with `id`: times at the journal's millisecond precision.
     init(id: Int64, new: NewEntry, endpoint: String) {
         let createdAt = Date(unixMilliseconds: new.createdAt.unixMilliseconds)
@@ -156,7 +176,7 @@ package enum JSONColumn {
         return String(decoding: output.bytes, as: UTF8.self)
     }
 
-    static func decodeHeaders(_ text: String?) -> [String: String] {
+    package static func decodeHeaders(_ text: String?) -> [String: String] {
         guard let text else { return [:] }
         if let headers = FlatJSONObject.parse(text) { return headers }
         // Anything the fast reader does not take (it takes what `encode` writes) goes the long way.

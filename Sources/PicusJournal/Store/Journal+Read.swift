@@ -24,9 +24,9 @@ extension Journal {
     /// A page of the entries that match a query, newest first, and the cursor of the next page
     /// (nil when this page is the last).
     public func page(matching query: JournalQuery) async throws -> (entries: [Entry], nextCursor: JournalQuery.Cursor?) {
-        let (sql, arguments) = query.sql(selecting: Self.entrySelection, fullTextSearch: hasFullTextSearch)
+        let fragment = query.sql(selecting: Self.entrySelection, dialect)
         let entries = try await read { db in
-            try Entry.fetchAll(db, sql: sql, arguments: arguments)
+            try Entry.fetchAll(db, sql: fragment.sql, arguments: fragment.statementArguments)
         }
         let isFull = query.limit.map { entries.count == $0 } ?? false
         return (entries, isFull ? entries.last.map(JournalQuery.Cursor.init(after:)) : nil)
@@ -34,11 +34,15 @@ extension Journal {
 
     /// How SQLite plans a query: one line per step of `EXPLAIN QUERY PLAN`.
     public func queryPlan(for query: JournalQuery) async throws -> [String] {
-        let (sql, arguments) = query.sql(selecting: Self.entrySelection, fullTextSearch: hasFullTextSearch)
+        let fragment = query.sql(selecting: Self.entrySelection, dialect)
         return try await read { db in
-            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN \(sql)", arguments: arguments).map { $0["detail"] as String }
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN \(fragment.sql)", arguments: fragment.statementArguments)
+                .map { $0["detail"] as String }
         }
     }
+
+    /// The SQL this journal's queries compile to.
+    package var dialect: SQLDialect { .sqlite(fullTextSearch: hasFullTextSearch) }
 
     /// How many entries the journal holds in each state.
     public func countsByState() async throws -> [EntryState: Int] {

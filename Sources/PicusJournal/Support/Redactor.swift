@@ -76,6 +76,14 @@ public enum Redactor {
         return containsSecretWord(lowered[...]) || body.range(of: Data("\\u".utf8)) != nil
     }
 
+    /// Headers stored as a JSON object (as the journal keeps them), with every secret value replaced:
+    /// the text itself when nothing needed replacing.
+    package static func headersJSON(_ text: String) -> String {
+        let headers = JSONColumn.decodeHeaders(text)
+        let redacted = Self.headers(headers)
+        return redacted == headers ? text : JSONColumn.encode(redacted)
+    }
+
     /// The headers with every secret value replaced; an `Authorization: Bearer …` keeps its scheme.
     ///
     /// - Parameters:

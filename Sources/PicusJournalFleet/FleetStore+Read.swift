@@ -1,0 +1,170 @@
+import Foundation
+import PicusJournal
+import PostgresNIO
+
+/// The read side on the fleet: the same queries as a journal's, compiled for PostgreSQL.
+extension FleetStore {
+    var dialect: SQLDialect { .postgres(schema: Self.schema) }
+
+    /// A page of the entries that match a query, newest first, across the agents it names (all when none).
+    public func page(matching query: JournalQuery) async throws -> (entries: [Entry], nextCursor: JournalQuery.Cursor?) {
+        let fragment = query.sql(selecting: dialect.entrySelection, dialect)
+        var entries: [Entry] = []
+        try await forEachRow(SQLFragment(dialect.placeholders(fragment.sql), fragment.values), "list entries") {
+            entries.append(try Self.entry($0))
+        }
+        let isFull = query.limit.map { entries.count == $0 } ?? false
+        return (entries, isFull ? entries.last.map(JournalQuery.Cursor.init(after:)) : nil)
+    }
+
+    /// The entry with this fleet id, or nil.
+    public func entry(id: Int64) async throws -> Entry? {
+        var found: Entry?
+        try await forEachRow(SQLFragment(dialect.placeholders("\(dialect.entrySelection) WHERE entry.id = ?"), [.integer(id)]), "read an entry") {
+            found = try Self.entry($0)
+        }
+        return found
+    }
+
+    /// The attempts of the entry with this fleet id, first to last.
+    public func attempts(ofEntry id: Int64) async throws -> [Attempt] {
+        let columns = SQLDialect.fleetAttemptColumns.map { "attempt.\($0)" }.joined(separator: ", ")
+        var attempts: [Attempt] = []
+        try await forEachRow(SQLFragment(dialect.placeholders("""
+            SELECT \(columns) FROM \(dialect.attemptTable) AS attempt JOIN \(dialect.entryTable) AS entry ON \(dialect.attemptOfEntry)
+            WHERE entry.id = ? ORDER BY attempt.number
+            """), [.integer(id)]), "read attempts") {
+            attempts.append(try Self.attempt($0, offset: 0, entryID: id))
+        }
+        return attempts
+    }
+
+    /// Counts the entries that match a query, grouped if asked (`.agent` groups by agent).
+    public func statistics(matching query: JournalQuery, by grouping: Statistics.Grouping? = nil, topErrorCount: Int = 5) async throws -> Statistics {
+        let plan = StatisticsPlan(query: query, grouping: grouping, topErrorCount: topErrorCount, dialect: dialect)
+        var byState: [(state: String, count: Int)] = []
+        try await forEachRow(plan.byState, "count entries") { row in
+            byState.append((try row[0].decode(String.self), Int(try row[1].decode(Int64.self))))
+        }
+        var topErrors: [Statistics.Message] = []
+        try await forEachRow(plan.topErrors, "count errors") { row in
+            topErrors.append(Statistics.Message(message: try row[0].decode(String.self), count: Int(try row[1].decode(Int64.self))))
+        }
+        var oldest: Entry?
+        try await forEachRow(plan.oldest, "find the oldest waiting entry") { oldest = try Self.entry($0) }
+        var groups: [StatisticsPlan.GroupRow] = []
+        if let sql = plan.groups {
+            try await forEachRow(sql, "group entries") { row in
+                groups.append(StatisticsPlan.GroupRow(
+                    key: try row[0].decode(String.self), count: Int(try row[1].decode(Int64.self)),
+                    failed: Int(try row[2].decode(Int64.self)), finished: Int(try row[3].decode(Int64.self))))
+            }
+        }
+        return plan.statistics(byState: byState, topErrors: topErrors, oldest: oldest, groups: groups)
+    }
+
+    /// Writes the entries that match a query in a format, streamed: rows arrive as PostgreSQL sends
+    /// them and leave in 64 KiB chunks. CSV gains an `agent` column, JSON an `agent` key, HAR `_agent`.
+    public func export(
+        matching query: JournalQuery, as format: ExportFormat, options: ExportOptions = ExportOptions(),
+        to write: @escaping @Sendable (Data) throws -> Void
+    ) async throws -> ExportResult {
+        let clause = query.whereClause(dialect)
+        var values = clause.values
+        var limitClause = ""
+        if let limit = query.limit {
+            limitClause = " LIMIT ?"
+            values.append(.integer(Int64(limit)))
+        }
+        let entryColumns = SQLDialect.fleetEntryColumns.map { "entry.\($0)" }.joined(separator: ", ")
+        let attemptColumns = SQLDialect.fleetAttemptColumns.map { "attempt.\($0)" }.joined(separator: ", ")
+        let sql = """
+            SELECT \(entryColumns), NULL AS lastErrors, \(attemptColumns) FROM
+                (SELECT * FROM \(dialect.entryTable) AS entry WHERE \(clause.sql)
+                 ORDER BY entry.createdAt DESC, entry.id DESC\(limitClause)) AS entry
+            LEFT JOIN \(dialect.attemptTable) AS attempt ON \(dialect.attemptOfEntry)
+            ORDER BY entry.createdAt DESC, entry.id DESC, attempt.number
+            """
+        var writer = ExportWriter(format: format, options: options, withAgent: true, write: write)
+        try writer.begin()
+        var current: Entry?
+        var attempts: [Attempt] = []
+        let attemptOffset = SQLDialect.fleetEntryColumns.count + 1
+        try await forEachRow(SQLFragment(dialect.placeholders(sql), values), "export entries") { row in
+            let id = try row[0].decode(Int64.self)
+            if current?.id != id {
+                if let current { try writer.add(current, attempts) }
+                current = try Self.entry(row)
+                attempts.removeAll(keepingCapacity: true)
+            }
+            if row[attemptOffset].bytes != nil {
+                attempts.append(try Self.attempt(row, offset: attemptOffset, entryID: id))
+            }
+        }
+        if let current { try writer.add(current, attempts) }
+        return try writer.end()
+    }
+
+    // MARK: Rows
+
+    /// An entry from a row selected as ``SQLDialect/entrySelection`` selects it.
+    static func entry(_ row: PostgresRandomAccessRow) throws -> Entry {
+        func int(_ index: Int) throws -> Int64? { try row[index].decode(Int64?.self) }
+        func text(_ index: Int) throws -> String? { try row[index].decode(String?.self) }
+        func date(_ index: Int) throws -> Date? { try int(index).map(Date.init(unixMilliseconds:)) }
+        let createdAt = Date(unixMilliseconds: try row[3].decode(Int64.self))
+        var entry = Entry(
+            id: try row[0].decode(Int64.self), uuid: try row[1].decode(UUID.self),
+            createdAt: createdAt, updatedAt: try date(4) ?? createdAt, method: try row[6].decode(String.self),
+            path: try row[7].decode(String.self), endpoint: try row[8].decode(String.self),
+            state: EntryState(rawValue: try row[12].decode(String.self)) ?? .failed)
+        entry.agent = try text(2)
+        entry.origin = try text(5)
+        entry.query = try text(9)
+        entry.requestHeaders = JSONColumn.decodeHeaders(try text(10))
+        entry.requestBody = try row[11].decode(Data?.self)
+        entry.attemptCount = Int(try row[13].decode(Int32.self))
+        entry.lastStatus = try row[14].decode(Int32?.self).map(Int.init)
+        entry.lastTransportError = try text(15).flatMap(TransportError.Kind.init(rawValue:))
+        entry.lastErrorMessage = try text(16)
+        entry.lastErrorCode = try text(17)
+        entry.nextAttemptAt = try date(18)
+        entry.notBefore = try date(19)
+        entry.leaseOwner = try text(20)
+        entry.leaseExpiresAt = try date(21)
+        entry.isReplayable = try row[22].decode(Bool.self)
+        entry.traceContext = try text(23).flatMap { TraceContext(fields: JSONColumn.decodeHeaders($0)) }
+        entry.lastErrors = try text(24).flatMap { JSONValue(parsing: Data($0.utf8)) }
+        return entry
+    }
+
+    /// An attempt from a row holding ``SQLDialect/fleetAttemptColumns`` from `offset` on.
+    static func attempt(_ row: PostgresRandomAccessRow, offset: Int, entryID: Int64) throws -> Attempt {
+        func int(_ index: Int) throws -> Int64? { try row[offset + index].decode(Int64?.self) }
+        func int32(_ index: Int) throws -> Int? { try row[offset + index].decode(Int32?.self).map(Int.init) }
+        func text(_ index: Int) throws -> String? { try row[offset + index].decode(String?.self) }
+        let number = Int(try row[offset].decode(Int32.self))
+        var attempt = Attempt(
+            id: Int64(number), entryID: entryID, number: number,
+            startedAt: Date(unixMilliseconds: try row[offset + 1].decode(Int64.self)),
+            durationMs: try row[offset + 2].decode(Double.self),
+            outcome: Attempt.Outcome(rawValue: try row[offset + 5].decode(String.self)) ?? .permanent)
+        attempt.status = try int32(3)
+        attempt.transportError = try text(4).flatMap(TransportError.Kind.init(rawValue:))
+        attempt.responseHeaders = JSONColumn.decodeHeaders(try text(6))
+        let message = try text(7)
+        let errorCode = try text(8)
+        if let kind = try text(10).flatMap(BodyKind.init(rawValue:)) {
+            attempt.error = ErrorBody(
+                message: message, errorCode: errorCode, errors: try text(9).flatMap { JSONValue(parsing: Data($0.utf8)) },
+                kind: kind, raw: try row[offset + 11].decode(Data?.self) ?? Data(), size: try int32(12))
+        } else if let message {
+            attempt.error = ErrorBody(message: message, errorCode: errorCode, kind: .empty)
+        }
+        attempt.retryAfterMs = try int(13)
+        attempt.rateLimitLimit = try int32(14)
+        attempt.rateLimitRemaining = try int32(15)
+        attempt.rateLimitReset = try int(16)
+        return attempt
+    }
+}
