@@ -9,7 +9,7 @@ struct FullDiskTests {
     @Test func aFullDiskGetsOneLineAndLosesNothingAlreadyJournaled() async throws {
         let folder = try TemporaryFolder()
         let disk = folder.path("disk")
-        try SmallDisk.mount(at: disk, kilobytes: 384)
+        try SmallDisk.mount(at: disk, kilobytes: 512)
         defer { SmallDisk.unmount(disk) }
         let db = disk + "/journal.sqlite"
         try await withSandbox(.unlimited) { sandbox in

@@ -262,10 +262,21 @@ public final class Journal: Sendable {
             let queue = try DatabaseQueue(path: temporary)
             try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
             try migrator.migrate(queue)
-            // Closing the only connection checkpoints the WAL into the file: the file is whole alone.
+            // The file must be whole alone before it is linked into place: the WAL is checkpointed
+            // into it here, where a full disk fails loudly (closing would checkpoint too, but a
+            // checkpoint that fails there leaves the migration in a WAL that is then thrown away).
+            try queue.writeWithoutTransaction { db in
+                let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                if let row, row[0] as Int != 0 || row[1] as Int != row[2] as Int {
+                    throw JournalError(.busy, "cannot create journal \(path): its first checkpoint did not complete; try again", path: path)
+                }
+            }
             try queue.close()
         } catch {
             throw JournalError.wrapping(error, path: path, doing: "create")
+        }
+        if let size = try? FileManager.default.attributesOfItem(atPath: temporary + "-wal")[.size] as? Int, size > 0 {
+            throw JournalError(.diskFull, "cannot create journal \(path): the disk is full; free some space and try again", path: path)
         }
         switch ExclusiveFile.link(temporary, to: path) {
         case nil, EEXIST?: return
