@@ -51,11 +51,17 @@ CREATE INDEX entry_on_agent_createdAt ON picus_journal.entry (agent, createdAt);
 CREATE INDEX entry_on_lastStatus_createdAt ON picus_journal.entry (lastStatus, createdAt);
 CREATE INDEX entry_on_state_createdAt ON picus_journal.entry (state, createdAt);
 CREATE INDEX entry_on_method_createdAt ON picus_journal.entry (method, createdAt);
-CREATE INDEX entry_on_lastErrorCode_createdAt ON picus_journal.entry (lastErrorCode, createdAt);
+-- A path glob becomes an anchored regular expression; its literal prefix is a range of this index
+-- (text_pattern_ops: byte order, whatever the database's collation).
+CREATE INDEX entry_on_path ON picus_journal.entry (path text_pattern_ops);
+-- Partial: most entries carry no error_code, and a filter on one implies it is not null.
+CREATE INDEX entry_on_lastErrorCode_createdAt ON picus_journal.entry (lastErrorCode, createdAt) WHERE lastErrorCode IS NOT NULL;
 
 -- One try of an entry, identified by the entry's uuid and its number. Never changes once written.
+-- No foreign key: ship writes an entry before its attempts in the same transaction, and checking a
+-- key per attempt cost 15-20% of the ship rate. Deleting entries deletes their attempts explicitly.
 CREATE TABLE picus_journal.attempt (
-    entryUuid UUID NOT NULL REFERENCES picus_journal.entry (uuid) ON DELETE CASCADE,
+    entryUuid UUID NOT NULL,
     number INTEGER NOT NULL,
     startedAt BIGINT NOT NULL,
     durationMs DOUBLE PRECISION NOT NULL,

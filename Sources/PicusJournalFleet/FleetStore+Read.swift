@@ -17,6 +17,16 @@ extension FleetStore {
         return (entries, isFull ? entries.last.map(JournalQuery.Cursor.init(after:)) : nil)
     }
 
+    /// How PostgreSQL plans a query: one line per line of `EXPLAIN`.
+    public func queryPlan(for query: JournalQuery) async throws -> [String] {
+        let fragment = query.sql(selecting: dialect.entrySelection, dialect)
+        var lines: [String] = []
+        try await forEachRow(SQLFragment("EXPLAIN " + dialect.placeholders(fragment.sql), fragment.values), "explain a query") {
+            lines.append(try $0[0].decode(String.self))
+        }
+        return lines
+    }
+
     /// The entry with this fleet id, or nil.
     public func entry(id: Int64) async throws -> Entry? {
         var found: Entry?

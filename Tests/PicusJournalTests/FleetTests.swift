@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 @testable import PicusJournal
 @testable import PicusJournalFleet
+import PostgresNIO
 import Testing
 
 /// `picus-journal ship` and the read side on a fleet store, against the real PostgreSQL that
@@ -150,6 +151,39 @@ struct FleetTests {
         #expect(fleetAttempts.map(\.error?.errors) == localAttempts.map(\.error?.errors))
         // Headers arrive redacted, as exports show them (the seeds wrote a cookie the client would have redacted).
         #expect(fleetAttempts.map(\.responseHeaders) == localAttempts.map { Redactor.headers($0.responseHeaders) })
+    }
+
+    @Test func everyFilterIsServedByAnIndexOfTheFleetStore() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let seeded = try await agentJournal()
+        #expect(try await ship(seeded, to: url, as: "site-a").status == 0)
+        let store = try await FleetStore.connect(to: try FleetLocation(url), environment: TestPostgres.cliEnvironment)
+        defer { Task { await store.close() } }
+        // Ten rows would be scanned whatever the indexes: forbid the scan, and see which index serves.
+        try await store.connection.query("SET enable_seqscan = off", logger: store.logger)
+        var queries: [(String, JournalQuery)] = [
+            ("entry_on_createdat", JournalQuery()),
+            ("entry_on_laststatus_createdat", JournalQuery(statuses: [.code(429)])),
+            ("entry_on_state_createdat", JournalQuery(states: [.queued])),
+            ("entry_on_createdat", JournalQuery(since: seeded.now.addingTimeInterval(-3600))),
+        ]
+        var query = JournalQuery()
+        query.agents = ["site-a"]
+        queries.append(("entry_on_agent_createdat", query))
+        query = JournalQuery()
+        query.methods = ["PUT"]
+        queries.append(("entry_on_method_createdat", query))
+        query = JournalQuery()
+        query.errorCodes = ["1001"]
+        queries.append(("entry_on_lasterrorcode_createdat", query))
+        query = JournalQuery()
+        query.pathGlob = "/v1/simulations*"
+        queries.append(("entry_on_path", query))
+        for (index, query) in queries {
+            let plan = try await store.queryPlan(for: query).joined(separator: "\n")
+            #expect(plan.contains(index), "\(plan)")
+            #expect(!plan.contains("Seq Scan on entry"), "\(plan)")
+        }
     }
 
     @Test func aSecondShipDuplicatesAndRewritesNothing() async throws {
