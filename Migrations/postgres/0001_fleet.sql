@@ -74,10 +74,10 @@ CREATE TABLE picus_journal.attempt (
     errors TEXT,
     bodyKind TEXT,
     body BYTEA,
-    bodySize INTEGER,
+    bodySize BIGINT,
     retryAfterMs BIGINT,
-    rateLimitLimit INTEGER,
-    rateLimitRemaining INTEGER,
+    rateLimitLimit BIGINT,
+    rateLimitRemaining BIGINT,
     rateLimitReset BIGINT,
     PRIMARY KEY (entryUuid, number)
 );

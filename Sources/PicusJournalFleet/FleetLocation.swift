@@ -121,11 +121,15 @@ public struct FleetLocation: Sendable, Hashable, CustomStringConvertible {
         return fields
     }
 
-    /// `text` with any password in it replaced, for messages.
-    static func redacting(_ text: String) -> String {
-        guard var components = URLComponents(string: text), components.password != nil else { return text }
-        components.password = "…"
-        return components.string ?? "the URL"
+    /// `text` without any password, for messages: whatever stands between `user:` and the last `@`
+    /// of the authority goes, parsed or not (a raw password may hold what a URL parser rejects).
+    public static func redacting(_ text: String) -> String {
+        guard let scheme = text.range(of: "://") else { return text }
+        let rest = text[scheme.upperBound...]
+        // The last '@': a raw password may itself hold '@', '/' or '?'.
+        guard let at = rest.lastIndex(of: "@") else { return text }
+        let user = rest[..<at].split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        return String(text[..<scheme.upperBound]) + user + String(rest[at...])
     }
 
     private static func loginName() -> String {

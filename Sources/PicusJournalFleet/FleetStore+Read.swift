@@ -167,13 +167,13 @@ extension FleetStore {
         if let kind = try text(10).flatMap(BodyKind.init(rawValue:)) {
             attempt.error = ErrorBody(
                 message: message, errorCode: errorCode, errors: try text(9).flatMap { JSONValue(parsing: Data($0.utf8)) },
-                kind: kind, raw: try row[offset + 11].decode(Data?.self) ?? Data(), size: try int32(12))
+                kind: kind, raw: try row[offset + 11].decode(Data?.self) ?? Data(), size: try int(12).map(Int.init))
         } else if let message {
             attempt.error = ErrorBody(message: message, errorCode: errorCode, kind: .empty)
         }
         attempt.retryAfterMs = try int(13)
-        attempt.rateLimitLimit = try int32(14)
-        attempt.rateLimitRemaining = try int32(15)
+        attempt.rateLimitLimit = try int(14).map(Int.init)
+        attempt.rateLimitRemaining = try int(15).map(Int.init)
         attempt.rateLimitReset = try int(16)
         return attempt
     }

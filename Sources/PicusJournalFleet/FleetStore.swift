@@ -94,6 +94,12 @@ public final class FleetStore: JournalReader {
     /// - Throws: ``FleetError`` when the store was migrated by a newer picus-journal, or the user may
     ///   not create the schema.
     public func migrate() async throws {
+        // Up to date: no DDL, so a role that may only write the tables ships too (PostgreSQL checks
+        // the CREATE privilege even for `CREATE … IF NOT EXISTS`).
+        if let applied = try? await appliedMigrations(on: connection) {
+            try checkNotNewer(applied)
+            if JournalMigrations.postgres.allSatisfy({ applied.contains($0.identifier) }) { return }
+        }
         try await run("migrate") {
             try await connection.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(1346978634)", logger: logger)
@@ -227,6 +233,9 @@ extension FleetError {
                     return FleetError("\(server) has no database \(location.database); create it, or name another in the URL")
                 case "42501":
                     return FleetError("user \(location.user) may not \(action) the fleet store at \(location): \(message)")
+                case "40P01", "40001":
+                    // A deadlock or serialization failure with another shipper: the next try goes through.
+                    return FleetError("\(server) aborted a ship that collided with another (\(message)); will try again", isTransient: true)
                 case _ where state.hasPrefix("57P") || state.hasPrefix("08") || state.hasPrefix("53"):
                     return FleetError("\(server) is unavailable (\(message)); will work once it is back", isTransient: true)
                 default:

@@ -46,9 +46,10 @@ struct JournalOptions: ParsableArguments {
         }
     }
 
-    private func refuseFleetStore() throws {
+    func refuseFleetStore() throws {
         if FleetLocation.isFleetURL(resolvedPath) {
-            throw CLIError("--db \(resolvedPath.split(separator: "?").first ?? "") names a fleet store, which list, show, stats and export read; this command needs a journal file")
+            let shown = FleetLocation.redacting(resolvedPath).split(separator: "?").first.map(String.init) ?? ""
+            throw CLIError("--db \(shown) names a fleet store, which list, show, stats and export read; this command needs a journal file")
         }
     }
 

@@ -186,6 +186,25 @@ struct FleetTests {
         }
     }
 
+    @Test func aRoleThatMayOnlyWriteTheTablesShipsOnceTheStoreIsMade() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        #expect(try await ship(try await agentJournal(), to: url, as: "site-a").status == 0)
+        let role = "writer_" + UUID().uuidString.lowercased().prefix(8)
+        for statement in [
+            "CREATE ROLE \(role) LOGIN PASSWORD 'writer-password'", "GRANT USAGE ON SCHEMA picus_journal TO \(role)",
+            "GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA picus_journal TO \(role)",
+            "GRANT USAGE ON ALL SEQUENCES IN SCHEMA picus_journal TO \(role)",
+        ] {
+            _ = try await TestPostgres.rows(at: url, statement)
+        }
+        let seeded = try await agentJournal()
+        let asWriter = url.replacingOccurrences(of: "picus@", with: "\(role)@")
+        let result = try await runCLI(["ship", "--db", seeded.journal.path, "--to", asWriter, "--agent", "site-b"],
+                                      environment: ["PGPASSWORD": "writer-password"], in: seeded.folder)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try await TestPostgres.count(at: url, "SELECT COUNT(*) FROM picus_journal.entry") == 20)
+    }
+
     @Test func aSecondShipDuplicatesAndRewritesNothing() async throws {
         let url = try await TestPostgres.freshDatabase()
         let seeded = try await agentJournal()
@@ -363,9 +382,13 @@ struct FleetTests {
         let local = try await runCLI(["list", "--agent", "x", "--db", seeded.journal.path], in: seeded.folder)
         #expect(local.status == 1)
         #expect(local.stderr.contains("--agent filters a fleet store"))
-        let write = try await runCLI(["replay", "--db", url], environment: TestPostgres.cliEnvironment, in: seeded.folder)
-        #expect(write.status == 1)
-        #expect(write.stderr.contains("names a fleet store"))
+        for command in ["replay", "doctor", "prune"] {
+            let write = try await runCLI([command, "--db", url.replacingOccurrences(of: "picus@", with: "picus:p@ss w/rd@")],
+                                         environment: TestPostgres.cliEnvironment, in: seeded.folder)
+            #expect(write.status == 1)
+            #expect(write.stderr.contains("names a fleet store"), "\(command): \(write.stderr)")
+            #expect(!write.stderr.contains("ss w") && !write.stdout.contains("ss w"), "\(command): \(write.stderr)")
+        }
     }
 
     private static var scripts: String {
@@ -389,6 +412,18 @@ struct FleetLocationTests {
         #expect(throws: FleetError.self) { try FleetLocation("postgres://picus:pw@db/fleet", environment: [:]) }
         #expect(throws: FleetError.self) { try FleetLocation("mysql://db/fleet", environment: [:]) }
         #expect(throws: FleetError.self) { try FleetLocation("postgres://db/fleet?schema=x", environment: [:]) }
+    }
+
+    @Test func messagesNeverShowAPassword() {
+        #expect(FleetLocation.redacting("postgres://picus:s3cret@db:5432/fleet") == "postgres://picus@db:5432/fleet")
+        #expect(FleetLocation.redacting("postgres://picus:p@ss w/rd?@db/fleet") == "postgres://picus@db/fleet")
+        #expect(FleetLocation.redacting("postgres://db/fleet") == "postgres://db/fleet")
+        #expect(throws: FleetError.self) { try FleetLocation("postgres://picus:p@ss w%rd@db/fleet", environment: [:]) }
+        do {
+            _ = try FleetLocation("postgres://picus:p@ss w%rd@db/fleet", environment: [:])
+        } catch {
+            #expect(!"\(error)".contains("ss w"))
+        }
     }
 
     @Test func readsThePasswordFileAsLibpqDoes() throws {
