@@ -162,15 +162,9 @@ extension FleetStore {
         attempt.status = try int32(3)
         attempt.transportError = try text(4).flatMap(TransportError.Kind.init(rawValue:))
         attempt.responseHeaders = JSONColumn.decodeHeaders(try text(6))
-        let message = try text(7)
-        let errorCode = try text(8)
-        if let kind = try text(10).flatMap(BodyKind.init(rawValue:)) {
-            attempt.error = ErrorBody(
-                message: message, errorCode: errorCode, errors: try text(9).flatMap { JSONValue(parsing: Data($0.utf8)) },
-                kind: kind, raw: try row[offset + 11].decode(Data?.self) ?? Data(), size: try int(12).map(Int.init))
-        } else if let message {
-            attempt.error = ErrorBody(message: message, errorCode: errorCode, kind: .empty)
-        }
+        attempt.error = ErrorBody.stored(
+            message: try text(7), errorCode: try text(8), errors: try text(9), kind: try text(10),
+            raw: try row[offset + 11].decode(Data?.self), size: try int(12).map(Int.init))
         attempt.retryAfterMs = try int(13)
         attempt.rateLimitLimit = try int(14).map(Int.init)
         attempt.rateLimitRemaining = try int(15).map(Int.init)

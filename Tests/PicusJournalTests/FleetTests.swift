@@ -104,7 +104,6 @@ struct FleetTests {
         }
         var query = JournalQuery(states: [.failed])
         query.methods = ["GET"]
-        query.errorCodes = []
         queries.append(query)
         query = JournalQuery()
         query.errorCodes = ["1001"]

@@ -82,11 +82,7 @@ package struct StatisticsPlan: Sendable {
         case .hour: "CAST(entry.createdAt / 3600000 AS TEXT)"
         case .day: "CAST(entry.createdAt / 86400000 AS TEXT)"
         }
-        let order = switch grouping {
-        case .hour: "MIN(entry.createdAt)"
-        case .day: "MIN(entry.createdAt)"
-        default: "n DESC, k"
-        }
+        let order = grouping == .hour || grouping == .day ? "MIN(entry.createdAt)" : "n DESC, k"
         groups = fragment("""
             SELECT \(key) AS k, COUNT(*) AS n,
                 SUM(CASE WHEN entry.state IN ('failed', 'expired') THEN 1 ELSE 0 END) AS failed,

@@ -59,6 +59,20 @@ extension Attempt {
     }
 }
 
+extension ErrorBody {
+    /// The error body an attempt's stored columns describe: the decoded envelope and its raw body when
+    /// a body kind was stored, the message alone (a transport failure's) when not, else nil. The
+    /// journal's rows and the fleet store's both read it so.
+    package static func stored(message: String?, errorCode: String?, errors: String?, kind: String?, raw: Data?,
+                               size: Int?) -> ErrorBody? {
+        if let kind = kind.flatMap(BodyKind.init(rawValue:)) {
+            return ErrorBody(message: message, errorCode: errorCode, errors: errors.flatMap { JSONValue(parsing: Data($0.utf8)) },
+                             kind: kind, raw: raw ?? Data(), size: size)
+        }
+        return message.map { ErrorBody(message: $0, errorCode: errorCode, kind: .empty) }
+    }
+}
+
 extension Attempt: FetchableRecord {
     /// Reads an attempt from a row of the `attempt` table.
     public init(row: Row) throws {
@@ -71,17 +85,10 @@ extension Attempt: FetchableRecord {
         transportError = (try row.decode(forColumn: "transportError") as String?).flatMap(TransportError.Kind.init(rawValue:))
         outcome = Outcome(rawValue: try row.decode(forColumn: "outcome")) ?? .permanent
         responseHeaders = JSONColumn.decodeHeaders(try row.decode(forColumn: "responseHeaders"))
-        if let kind = (try row.decode(forColumn: "bodyKind") as String?).flatMap(BodyKind.init(rawValue:)) {
-            let errorsText: String? = try row.decode(forColumn: "errors")
-            error = ErrorBody(
-                message: try row.decode(forColumn: "errorMessage"), errorCode: try row.decode(forColumn: "errorCode"),
-                errors: errorsText.flatMap { JSONValue(parsing: Data($0.utf8)) },
-                kind: kind, raw: try row.decode(forColumn: "body") ?? Data(), size: try row.decode(forColumn: "bodySize"))
-        } else if let message = try row.decode(forColumn: "errorMessage") as String? {
-            error = ErrorBody(message: message, errorCode: try row.decode(forColumn: "errorCode"), kind: .empty)
-        } else {
-            error = nil
-        }
+        error = ErrorBody.stored(
+            message: try row.decode(forColumn: "errorMessage"), errorCode: try row.decode(forColumn: "errorCode"),
+            errors: try row.decode(forColumn: "errors"), kind: try row.decode(forColumn: "bodyKind"),
+            raw: try row.decode(forColumn: "body"), size: try row.decode(forColumn: "bodySize"))
         retryAfterMs = try row.decode(forColumn: "retryAfterMs")
         rateLimitLimit = try row.decode(forColumn: "rateLimitLimit")
         rateLimitRemaining = try row.decode(forColumn: "rateLimitRemaining")

@@ -99,8 +99,5 @@ package struct EntryTransition: Sendable {
 
 extension Journal {
     /// The columns every entry read selects: the entry and its last attempt's decoded errors.
-    static let entrySelection = """
-        SELECT entry.*, attempt.errors AS lastErrors
-        FROM entry LEFT JOIN attempt ON attempt.entryId = entry.id AND attempt.number = entry.attemptCount
-        """
+    static let entrySelection = SQLDialect.sqlite(fullTextSearch: false).entrySelection
 }
