@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 @testable import PicusJournal
 import Testing
 
@@ -204,6 +205,86 @@ struct ExportEncodingTests {
             #expect(exported == documented, "entry \(id)")
         }
         #expect(lines.count == 8)
+    }
+
+    /// The NDJSON export reads SQLite's columns directly; byte for byte it says what the model path
+    /// (`Entry`, `Attempt`, `EntryDocument`) says, on entries made to be awkward: values no client
+    /// writes, check constraints switched off, as a foreign or damaged journal could hold.
+    @Test func ndjsonFromColumnsEqualsTheModelPathByteForByte() async throws {
+        let seeded = try await SeededJournal.make()
+        let queue = try DatabaseQueue(path: seeded.folder.path("journal.sqlite"))
+        try await queue.write { db in
+            try db.execute(sql: "PRAGMA ignore_check_constraints = ON")
+            let headers = [
+                #"{"X-Api-Key":"k\u00e9y","Accept":"a\"b\\c","Authorization":"Bearer tok en","cookie":"c=1","x-trace":"\u0001"}"#,
+                "not json", "{}", #"{"authorization":"Bearer <redacted>","content-type":"application/json"}"#,
+            ]
+            let entries: [[(any DatabaseValueConvertible)?]] = [
+                // uuid, createdAt, method, path, query, headers, body, state, attemptCount, lastStatus, lastTransportError,
+                // lastErrorMessage, lastErrorCode, nextAttemptAt, leaseOwner, leaseExpiresAt, traceContext
+                ["ABCDEF01-2345-6789-ABCD-EF0123456789", 1_000, "GET", "/v1/a\"b\u{01}", "token=abc&x=%74oken&name=ü", headers[0],
+                 Data(#"{"password":"hunter2","name":"x","nested":{"api_key":"k"}}"#.utf8), "failed", 2, 422, nil, "bad \"input\"\n",
+                 "007", nil, nil, nil, #"{"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}"#],
+                ["not-a-uuid", -5, "POST", "/v1/ü", "", headers[1], Data([0x00, 0xFF, 0x10]), "weird", 5, nil, "dns",
+                 nil, "12", 253_402_300_800_001, "owner \u{7F}", 0, #"{"traceparent":"junk"}"#],
+                ["00000000-0000-0000-0000-00000000000g", 2_000, "PUT", "/v1/x", "a=1&refresh_token=zz&b", headers[2],
+                 Data("a=1&token=zzz".utf8), "queued", 1, 503, "zzz", "m", "-0", 3_000, "o", 4_000, nil],
+                [UUID().uuidString.lowercased(), 3_000, "DELETE", "/v1/y", nil, headers[3], nil, "succeeded", 1, 200, nil,
+                 nil, "9223372036854775808", nil, nil, nil, nil],
+                [UUID().uuidString, 3_000, "GET", "/v1/same-time", nil, nil, Data(), "cancelled", 0, nil, nil, nil, "1e3", nil, nil, nil, nil],
+            ]
+            for values in entries {
+                try db.execute(sql: """
+                    INSERT INTO entry (uuid, createdAt, updatedAt, method, path, endpoint, query, requestHeaders, requestBody, state,
+                        attemptCount, lastStatus, lastTransportError, lastErrorMessage, lastErrorCode, nextAttemptAt, leaseOwner,
+                        leaseExpiresAt, traceContext)
+                    VALUES (?, ?, ?, ?, ?, 'GET /x', ?, COALESCE(?, '{}'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: StatementArguments([values[0], values[1], values[1]] + values[2...]))
+            }
+            // Invalid UTF-8 in text columns: SQLite keeps what it is given.
+            try db.execute(sql: "UPDATE entry SET lastErrorMessage = CAST(X'C328FF' AS TEXT), method = CAST(X'474500' AS TEXT) WHERE uuid = 'not-a-uuid'")
+            let first = try Int64.fetchOne(db, sql: "SELECT id FROM entry WHERE uuid = 'ABCDEF01-2345-6789-ABCD-EF0123456789'")!
+            let second = try Int64.fetchOne(db, sql: "SELECT id FROM entry WHERE uuid = 'not-a-uuid'")!
+            let attempts: [[(any DatabaseValueConvertible)?]] = [
+                // entryId, number, startedAt, durationMs, status, transportError, outcome, responseHeaders, errorMessage, errorCode,
+                // errors, bodyKind, body, bodySize, retryAfterMs, rateLimitLimit, rateLimitRemaining, rateLimitReset
+                [first, 1, 1_000, 1.23456, 503, nil, "retryable", headers[0], "try later", "42", #"{"b":1,"a":[1.5,"x",null,true]}"#,
+                 "json", Data(#"{"message":"try later","token":"t0k"}"#.utf8), nil, 1500, nil, nil, 99],
+                [first, 2, 1_001, 1e20, 422, nil, "permanent", nil, "bad", "x y", "{", "json", nil, 70_000, nil, 10, 0, nil],
+                [second, 1, 1_002, 0.1, nil, "offline", "nonsense", headers[3], "only a message", nil, #"{"a":1}"#, "weird",
+                 Data("ignored".utf8), 5, nil, nil, 3, nil],
+                [second, 5, 1_003, 7, 500, nil, "permanent", "{}", nil, nil, #"["e"]"#, "binary", Data([0xDE, 0xAD, 0x00, 0xBE]), nil,
+                 nil, 1, nil, nil],
+                [second, 4, 1_004, 2.5, 500, nil, "permanent", "{}", nil, "5", nil, "html", Data("<html>\r\n</html>".utf8), 12, nil,
+                 nil, nil, nil],
+            ]
+            for values in attempts {
+                try db.execute(sql: """
+                    INSERT INTO attempt (entryId, number, startedAt, durationMs, status, transportError, outcome, responseHeaders,
+                        errorMessage, errorCode, errors, bodyKind, body, bodySize, retryAfterMs, rateLimitLimit, rateLimitRemaining,
+                        rateLimitReset)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: StatementArguments(values))
+            }
+        }
+        try queue.close()
+
+        let sink = Sink()
+        let result = try await seeded.journal.export(matching: JournalQuery(limit: nil), as: .ndjson) { sink.append($0) }
+        let lines = sink.data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast()
+        #expect(lines.count == 13 && result.entries == 13 && result.attempts == 12)
+        let entries = try await seeded.journal.page(matching: JournalQuery(limit: nil)).entries
+        #expect(entries.count == lines.count)
+        for (line, entry) in zip(lines, entries) {
+            let expected = Sink()
+            var model = ExportWriter(format: .ndjson, options: ExportOptions()) { expected.append($0) }
+            try model.add(entry, try await seeded.journal.attempts(ofEntry: entry.id))
+            _ = try model.end()
+            #expect(String(decoding: line, as: UTF8.self) + "\n" == String(decoding: expected.data, as: UTF8.self), "entry \(entry.id)")
+            #expect(Data(line) + Data("\n".utf8) == expected.data, "entry \(entry.id), bytes")
+        }
+        let text = String(decoding: sink.data, as: UTF8.self)
+        for secret in ["hunter2", "t0k", "zzz", "tok en", "=abc", "=zz"] { #expect(!text.contains(secret), "\(secret) leaked") }
     }
 
     @Test func aCRLFInAFieldIsQuotedInCSV() {

@@ -28,6 +28,12 @@ extension Journal {
         if let limit = query.limit { _ = boundArguments.append(contentsOf: [limit]) }
         let limitClause = query.limit == nil ? "" : " LIMIT ?"
         return try await read { [boundArguments] db in
+            if format == .ndjson, try NDJSONExport.canExport(db) {
+                let statement = try db.makeStatement(sql: NDJSONExport.sql(where: clause.sql, limitClause: limitClause))
+                try statement.setArguments(boundArguments)
+                let export = NDJSONExport(statement: statement.sqliteStatement, write: write)
+                return try export.run(db)
+            }
             let entryColumns = try db.columns(in: "entry").count + 1
             let attemptColumns = try db.columns(in: "attempt").count
             // Entries newest first, each followed by its attempts in order; the limit counts entries.

@@ -37,32 +37,35 @@ package enum ISO8601 {
     private static let dateOnly = Date.ISO8601FormatStyle().year().month().day()
 
     package static func string(from date: Date) -> String {
-        let milliseconds = date.unixMilliseconds
-        // Years 1970…9999 by hand (exports format millions of them); the format style for the rest.
-        guard milliseconds >= 0, milliseconds < 253_402_300_800_000 else { return withFraction.format(date) }
-        let days = milliseconds / 86_400_000
-        let inDay = milliseconds % 86_400_000
-        let (year, month, day) = civil(fromDays: days)
         var text = [UInt8]()
         text.reserveCapacity(24)
-        func digits(_ value: Int64, _ count: Int) {
-            var divisor: Int64 = 1
-            for _ in 1..<count { divisor *= 10 }
-            var value = value
-            while divisor > 0 {
-                text.append(UInt8(ascii: "0") + UInt8(value / divisor))
-                value %= divisor
-                divisor /= 10
-            }
-        }
-        digits(year, 4); text.append(UInt8(ascii: "-"))
-        digits(month, 2); text.append(UInt8(ascii: "-"))
-        digits(day, 2); text.append(UInt8(ascii: "T"))
-        digits(inDay / 3_600_000, 2); text.append(UInt8(ascii: ":"))
-        digits(inDay / 60_000 % 60, 2); text.append(UInt8(ascii: ":"))
-        digits(inDay / 1000 % 60, 2); text.append(UInt8(ascii: "."))
-        digits(inDay % 1000, 3); text.append(UInt8(ascii: "Z"))
+        // Years 1970…9999 by hand (exports format millions of them); the format style for the rest.
+        guard append(milliseconds: date.unixMilliseconds, to: &text) else { return withFraction.format(date) }
         return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Appends the form of a unix-millisecond time in years 1970…9999 to `text`; false, appending
+    /// nothing, for any other time.
+    package static func append(milliseconds: Int64, to text: inout [UInt8]) -> Bool {
+        guard milliseconds >= 0, milliseconds < 253_402_300_800_000 else { return false }
+        let (civilYear, civilMonth, civilDay) = civil(fromDays: milliseconds / 86_400_000)
+        let year = Int(civilYear), month = Int(civilMonth), day = Int(civilDay), inDay = Int(milliseconds % 86_400_000)
+        let hour = inDay / 3_600_000, minute = inDay / 60_000 % 60, second = inDay / 1000 % 60, millisecond = inDay % 1000
+        let zero = UInt8(ascii: "0")
+        func digit(_ value: Int) -> UInt8 { zero &+ UInt8(truncatingIfNeeded: value) }
+        // yyyy-MM-ddTHH:mm:ss.SSSZ, one digit at a time: this runs for every time of every exported entry.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { form in
+            form[0] = digit(year / 1000); form[1] = digit(year / 100 % 10); form[2] = digit(year / 10 % 10); form[3] = digit(year % 10)
+            form[4] = UInt8(ascii: "-"); form[5] = digit(month / 10); form[6] = digit(month % 10)
+            form[7] = UInt8(ascii: "-"); form[8] = digit(day / 10); form[9] = digit(day % 10)
+            form[10] = UInt8(ascii: "T"); form[11] = digit(hour / 10); form[12] = digit(hour % 10)
+            form[13] = UInt8(ascii: ":"); form[14] = digit(minute / 10); form[15] = digit(minute % 10)
+            form[16] = UInt8(ascii: ":"); form[17] = digit(second / 10); form[18] = digit(second % 10)
+            form[19] = UInt8(ascii: "."); form[20] = digit(millisecond / 100); form[21] = digit(millisecond / 10 % 10)
+            form[22] = digit(millisecond % 10); form[23] = UInt8(ascii: "Z")
+            text.append(contentsOf: UnsafeBufferPointer(form))
+        }
+        return true
     }
 
     /// Year, month, day of a count of days since 1970-01-01 (Howard Hinnant's civil_from_days).

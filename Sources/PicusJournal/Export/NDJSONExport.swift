@@ -1,0 +1,524 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+
+/// The journal's NDJSON export, written straight from SQLite's columns.
+///
+/// It says byte for byte what ``EntryDocument``'s detailed form says for the same entry and attempts
+/// (a test holds the two to that on entries made to be awkward), without building an ``Entry``, its
+/// ``Attempt``s, a dictionary of headers or a tree of JSON values per entry: columns are read by
+/// position, times and numbers are formatted into the output's bytes, and a value that needs the long
+/// way — redacting headers, a body or a query string, re-encoding an error's details — takes the very
+/// functions the document uses, remembered by its stored text, because a journal repeats the same
+/// header sets and error bodies on most of its entries.
+final class NDJSONExport {
+    /// The entry's columns, then the attempt's, in the order the statement selects them.
+    private enum Column: Int32 {
+        case id, uuid, createdAt, updatedAt, method, path, query, requestHeaders, requestBody, state, attemptCount, lastStatus
+        case lastTransportError, lastErrorMessage, lastErrorCode, nextAttemptAt, leaseOwner, leaseExpiresAt, traceContext
+        case number, startedAt, durationMs, status, transportError, outcome, responseHeaders, errorMessage, errorCode, errors
+        case bodyKind, body, bodySize, retryAfterMs, rateLimitLimit, rateLimitRemaining, rateLimitReset
+    }
+
+    private static let entryColumns = [
+        "id", "uuid", "createdAt", "updatedAt", "method", "path", "query", "requestHeaders", "requestBody", "state",
+        "attemptCount", "lastStatus", "lastTransportError", "lastErrorMessage", "lastErrorCode", "nextAttemptAt",
+        "leaseOwner", "leaseExpiresAt", "traceContext",
+    ]
+    private static let attemptColumns = [
+        "number", "startedAt", "durationMs", "status", "transportError", "outcome", "responseHeaders", "errorMessage",
+        "errorCode", "errors", "bodyKind", "body", "bodySize", "retryAfterMs", "rateLimitLimit", "rateLimitRemaining",
+        "rateLimitReset",
+    ]
+
+    /// Whether this journal's tables have every column the export reads: a journal of an old schema,
+    /// read as it is, takes the model path instead.
+    static func canExport(_ db: Database) throws -> Bool {
+        let entry = Set(try db.columns(in: "entry").map(\.name))
+        let attempt = Set(try db.columns(in: "attempt").map(\.name))
+        return entryColumns.allSatisfy(entry.contains) && attemptColumns.allSatisfy(attempt.contains)
+    }
+
+    /// The statement: entries newest first, each followed by its attempts in order; the limit counts entries.
+    static func sql(where clause: String, limitClause: String) -> String {
+        """
+        SELECT \(entryColumns.map { "entry.\($0)" }.joined(separator: ", ")), \
+        \(attemptColumns.map { "attempt.\($0)" }.joined(separator: ", ")) FROM
+            (SELECT * FROM entry WHERE \(clause) ORDER BY entry.createdAt DESC, entry.id DESC\(limitClause)) AS entry
+        LEFT JOIN attempt ON attempt.entryId = entry.id
+        ORDER BY entry.createdAt DESC, entry.id DESC, attempt.number
+        """
+    }
+
+    private var statement: SQLiteStatement
+    private let write: @Sendable (Data) throws -> Void
+    @exclusivity(unchecked) private var output: [UInt8] = []
+    private var result = ExportResult(entries: 0, attempts: 0, bytes: 0)
+    /// The entry being written: its fields before `error`, its attempts' objects, and its fields after `history`.
+    @exclusivity(unchecked) private var head: [UInt8] = []
+    @exclusivity(unchecked) private var history: [UInt8] = []
+    @exclusivity(unchecked) private var tail: [UInt8] = []
+    private var currentID: Int64?
+    private var attemptCount: Int64 = 0
+    private var attemptsOfCurrent = 0
+    private var lastErrorMessage: String?
+    private var lastErrorCode: String?
+    /// The `errors` of the attempt whose number is the entry's attempt count, as written JSON.
+    private var lastErrors: [UInt8]?
+    @exclusivity(unchecked) private var memo = Memo()
+
+    init(statement: SQLiteStatement, write: @escaping @Sendable (Data) throws -> Void) {
+        self.statement = statement
+        self.write = write
+        output.reserveCapacity(96 * 1024)
+        head.reserveCapacity(128)
+        history.reserveCapacity(4096)
+        tail.reserveCapacity(1024)
+    }
+
+    /// Steps the statement to its end, writing each entry as one line.
+    func run(_ db: Database) throws -> ExportResult {
+        while true {
+            let code = sqlite3_step(statement)
+            if code == SQLITE_DONE { break }
+            guard code == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+            let id = try int64(.id)
+            if id != currentID {
+                if currentID != nil { finishEntry() }
+                try beginEntry(id)
+            }
+            if sqlite3_column_type(statement, Column.number.rawValue) != SQLITE_NULL { try appendAttempt() }
+            if output.count >= 64 * 1024 { try flush() }
+        }
+        if currentID != nil { finishEntry() }
+        try flush()
+        return result
+    }
+
+    // MARK: The entry
+
+    private func beginEntry(_ id: Int64) throws {
+        currentID = id
+        attemptsOfCurrent = 0
+        result.entries += 1
+        attemptCount = try int64(.attemptCount)
+        lastErrorMessage = string(.lastErrorMessage)
+        lastErrorCode = string(.lastErrorCode)
+        lastErrors = nil
+        history.removeAll(keepingCapacity: true)
+
+        // "attempts", "createdAt": the fields before "error".
+        head.removeAll(keepingCapacity: true)
+        Self.append(#"{"attempts":"#, to: &head)
+        Self.appendInteger(attemptCount, to: &head)
+        Self.append(#","createdAt":"#, to: &head)
+        try appendTime(.createdAt, to: &head)
+
+        // "id" … "uuid": the fields after "history".
+        tail.removeAll(keepingCapacity: true)
+        Self.append(#","id":"#, to: &tail)
+        Self.appendInteger(id, to: &tail)
+        Self.append(#","leaseExpiresAt":"#, to: &tail)
+        try appendTime(.leaseExpiresAt, to: &tail)
+        Self.append(#","leaseOwner":"#, to: &tail)
+        appendText(.leaseOwner, to: &tail)
+        Self.append(#","method":"#, to: &tail)
+        appendText(.method, to: &tail)
+        Self.append(#","nextAttemptAt":"#, to: &tail)
+        try appendTime(.nextAttemptAt, to: &tail)
+        Self.append(#","path":"#, to: &tail)
+        appendTarget()
+        Self.append(#","requestBody":"#, to: &tail)
+        appendBody(.requestBody, binary: false, to: &tail)
+        Self.append(#","requestHeaders":"#, to: &tail)
+        appendHeaders(.requestHeaders, to: &tail)
+        Self.append(#","state":"#, to: &tail)
+        appendState()
+        Self.append(#","status":"#, to: &tail)
+        appendOptionalInteger(.lastStatus, to: &tail)
+        Self.append(#","traceId":"#, to: &tail)
+        appendTraceID()
+        Self.append(#","transportError":"#, to: &tail)
+        appendTransportError(.lastTransportError, to: &tail)
+        Self.append(#","updatedAt":"#, to: &tail)
+        try appendTime(.updatedAt, to: &tail)
+        Self.append(#","uuid":"#, to: &tail)
+        appendUUID()
+        Self.append("}\n", to: &tail)
+    }
+
+    private func finishEntry() {
+        output.append(contentsOf: head)
+        Self.append(#","error":"#, to: &output)
+        if lastErrorMessage == nil, lastErrorCode == nil, lastErrors == nil {
+            Self.append("null", to: &output)
+        } else {
+            Self.appendError(message: lastErrorMessage, code: lastErrorCode, errors: lastErrors, to: &output)
+        }
+        Self.append(#","history":["#, to: &output)
+        output.append(contentsOf: history)
+        output.append(UInt8(ascii: "]"))
+        output.append(contentsOf: tail)
+    }
+
+    private func appendTarget() {
+        guard let query = bytes(.query), query.count > 0 else { return appendText(.path, to: &tail) }
+        let path = bytes(.path) ?? UnsafeBufferPointer(start: nil, count: 0)
+        // The path and the redacted query as one string; a query is redacted the way `Entry.redactedTarget` does.
+        let redacted = memo.value(for: query, kind: .query) {
+            Array(Redactor.query(String(decoding: query, as: UTF8.self)).utf8)
+        }
+        tail.append(UInt8(ascii: "\""))
+        Self.appendEscaped(path, to: &tail)
+        tail.append(UInt8(ascii: "?"))
+        redacted.withUnsafeBufferPointer { Self.appendEscaped($0, to: &tail) }
+        tail.append(UInt8(ascii: "\""))
+    }
+
+    private func appendState() {
+        let state = string(.state).flatMap(EntryState.init(rawValue:)) ?? .failed
+        Self.appendQuoted(state.rawValue, to: &tail)
+    }
+
+    private func appendTraceID() {
+        guard let text = string(.traceContext),
+            let traceID = TraceContext(fields: JSONColumn.decodeHeaders(text))?.traceID
+        else { return Self.append("null", to: &tail) }
+        Self.appendQuoted(traceID, to: &tail)
+    }
+
+    private func appendUUID() {
+        guard let text = bytes(.uuid), text.count == 36, Self.isUUID(text) else {
+            // What `UUID(uuidString:)` makes of anything else: the uuid it parses, or zeros.
+            let uuid = string(.uuid).flatMap(UUID.init(uuidString:)) ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+            return Self.appendQuoted(uuid.uuidString.lowercased(), to: &tail)
+        }
+        tail.append(UInt8(ascii: "\""))
+        for byte in text { tail.append(byte >= 0x41 && byte <= 0x46 ? byte + 0x20 : byte) }
+        tail.append(UInt8(ascii: "\""))
+    }
+
+    // MARK: An attempt
+
+    private func appendAttempt() throws {
+        result.attempts += 1
+        if attemptsOfCurrent > 0 { history.append(UInt8(ascii: ",")) }
+        attemptsOfCurrent += 1
+        let number = try int64(.number)
+        // `ErrorBody.stored`: a known body kind makes an error body; else a stored message makes an empty one.
+        let kind = string(.bodyKind).flatMap(BodyKind.init(rawValue:))
+        let message = string(.errorMessage)
+        let hasError = kind != nil || message != nil
+        var errors: [UInt8]?
+
+        history.append(UInt8(ascii: "{"))
+        if hasError {
+            Self.append(#""body":"#, to: &history)
+            if kind != nil {
+                appendBody(.body, binary: kind == .binary, to: &history)
+            } else {
+                Self.append(#""""#, to: &history)
+            }
+            Self.append(#","bodyKind":"#, to: &history)
+            Self.appendQuoted((kind ?? .empty).rawValue, to: &history)
+            Self.append(#","bodySize":"#, to: &history)
+            if kind == nil {
+                history.append(UInt8(ascii: "0"))
+            } else if sqlite3_column_type(statement, Column.bodySize.rawValue) != SQLITE_NULL {
+                Self.appendInteger(sqlite3_column_int64(statement, Column.bodySize.rawValue), to: &history)
+            } else {
+                Self.appendInteger(Int64(sqlite3_column_type(statement, Column.body.rawValue) == SQLITE_NULL
+                                         ? 0 : sqlite3_column_bytes(statement, Column.body.rawValue)), to: &history)
+            }
+            history.append(UInt8(ascii: ","))
+        }
+        Self.append(#""durationMs":"#, to: &history)
+        let duration = sqlite3_column_double(statement, Column.durationMs.rawValue)
+        Self.appendNumber((duration * 1000).rounded() / 1000, to: &history)
+        Self.append(#","error":"#, to: &history)
+        if hasError {
+            if kind != nil, let text = bytes(.errors) {
+                errors = memo.value(for: text, kind: .errors) {
+                    guard let value = JSONValue(parsing: Data(String(decoding: text, as: UTF8.self).utf8)) else { return [] }
+                    var json = JSONOutput(capacity: 256)
+                    json.value(value)
+                    return json.bytes
+                }
+                if errors?.isEmpty == true { errors = nil }
+            }
+            Self.appendError(message: message, code: string(.errorCode), errors: errors, to: &history)
+        } else {
+            Self.append("null", to: &history)
+        }
+        Self.append(#","number":"#, to: &history)
+        Self.appendInteger(number, to: &history)
+        Self.append(#","outcome":"#, to: &history)
+        Self.appendQuoted((string(.outcome).flatMap(Attempt.Outcome.init(rawValue:)) ?? .permanent).rawValue, to: &history)
+        Self.append(#","rateLimit":"#, to: &history)
+        appendRateLimit()
+        Self.append(#","responseHeaders":"#, to: &history)
+        appendHeaders(.responseHeaders, to: &history)
+        Self.append(#","retryAfterMs":"#, to: &history)
+        appendOptionalInteger(.retryAfterMs, to: &history)
+        Self.append(#","startedAt":"#, to: &history)
+        try appendTime(.startedAt, to: &history)
+        Self.append(#","status":"#, to: &history)
+        appendOptionalInteger(.status, to: &history)
+        Self.append(#","transportError":"#, to: &history)
+        appendTransportError(.transportError, to: &history)
+        history.append(UInt8(ascii: "}"))
+
+        // The entry's error details are its last attempt's (`ExportWriter.add`).
+        if number == attemptCount { lastErrors = errors }
+    }
+
+    private func appendRateLimit() {
+        let isNull = { (column: Column) in sqlite3_column_type(self.statement, column.rawValue) == SQLITE_NULL }
+        guard !isNull(.rateLimitLimit) || !isNull(.rateLimitReset) else { return Self.append("null", to: &history) }
+        Self.append(#"{"limit":"#, to: &history)
+        appendOptionalInteger(.rateLimitLimit, to: &history)
+        Self.append(#","remaining":"#, to: &history)
+        appendOptionalInteger(.rateLimitRemaining, to: &history)
+        Self.append(#","reset":"#, to: &history)
+        appendOptionalInteger(.rateLimitReset, to: &history)
+        history.append(UInt8(ascii: "}"))
+    }
+
+    // MARK: Values that take the document's own functions, remembered by their stored text
+
+    private func appendHeaders(_ column: Column, to buffer: inout [UInt8]) {
+        let text = bytes(column) ?? UnsafeBufferPointer(start: nil, count: 0)
+        let isNull = sqlite3_column_type(statement, column.rawValue) == SQLITE_NULL
+        buffer.append(contentsOf: memo.value(for: text, kind: isNull ? .nullHeaders : .headers) {
+            var json = JSONOutput(capacity: 256)
+            json.value(Redactor.headers(JSONColumn.decodeHeaders(isNull ? nil : String(decoding: text, as: UTF8.self))))
+            return json.bytes
+        })
+    }
+
+    /// A body as `EntryDocument` writes it: redacted, then text (or base64 for a binary body), or null.
+    private func appendBody(_ column: Column, binary: Bool, to buffer: inout [UInt8]) {
+        guard sqlite3_column_type(statement, column.rawValue) != SQLITE_NULL else {
+            // A request body of NULL is null; an error body of NULL is an empty one.
+            return buffer.append(contentsOf: (column == .requestBody ? "null" : #""""#).utf8)
+        }
+        // Blob, then its size, as GRDB reads `Data`.
+        let start = sqlite3_column_blob(statement, column.rawValue)?.assumingMemoryBound(to: UInt8.self)
+        let count = Int(sqlite3_column_bytes(statement, column.rawValue))
+        let raw = UnsafeBufferPointer(start: start, count: start == nil ? 0 : count)
+        buffer.append(contentsOf: memo.value(for: raw, kind: binary ? .binaryBody : .body) {
+            let redacted = Redactor.body(Data(raw))
+            let text = binary ? redacted.base64EncodedString() : String(decoding: redacted, as: UTF8.self)
+            var json: [UInt8] = []
+            Self.appendQuoted(text, to: &json)
+            return json
+        })
+    }
+
+    // MARK: Columns
+
+    private func int64(_ column: Column) throws -> Int64 {
+        guard sqlite3_column_type(statement, column.rawValue) != SQLITE_NULL else {
+            throw DatabaseError(resultCode: .SQLITE_MISMATCH, message: "NULL in column \(column)")
+        }
+        return sqlite3_column_int64(statement, column.rawValue)
+    }
+
+    /// A TEXT column's bytes up to its first NUL, as GRDB reads a `String`; nil for NULL.
+    private func bytes(_ column: Column) -> UnsafeBufferPointer<UInt8>? {
+        guard sqlite3_column_type(statement, column.rawValue) != SQLITE_NULL,
+            let text = sqlite3_column_text(statement, column.rawValue)
+        else { return nil }
+        return UnsafeBufferPointer(start: text, count: strlen(text))
+    }
+
+    private func string(_ column: Column) -> String? {
+        guard sqlite3_column_type(statement, column.rawValue) != SQLITE_NULL,
+            let text = sqlite3_column_text(statement, column.rawValue)
+        else { return nil }
+        return String(cString: text)
+    }
+
+    private func appendText(_ column: Column, to buffer: inout [UInt8]) {
+        guard let text = bytes(column) else { return Self.append("null", to: &buffer) }
+        buffer.append(UInt8(ascii: "\""))
+        Self.appendEscaped(text, to: &buffer)
+        buffer.append(UInt8(ascii: "\""))
+    }
+
+    private func appendOptionalInteger(_ column: Column, to buffer: inout [UInt8]) {
+        guard sqlite3_column_type(statement, column.rawValue) != SQLITE_NULL else { return Self.append("null", to: &buffer) }
+        Self.appendInteger(sqlite3_column_int64(statement, column.rawValue), to: &buffer)
+    }
+
+    private func appendTransportError(_ column: Column, to buffer: inout [UInt8]) {
+        guard let kind = string(column).flatMap(TransportError.Kind.init(rawValue:)) else { return Self.append("null", to: &buffer) }
+        Self.appendQuoted(kind.rawValue, to: &buffer)
+    }
+
+    /// A unix-millisecond column as `ISO8601.string(from:)` writes it, or null.
+    private func appendTime(_ column: Column, to buffer: inout [UInt8]) throws {
+        guard sqlite3_column_type(statement, column.rawValue) != SQLITE_NULL else { return Self.append("null", to: &buffer) }
+        let milliseconds = sqlite3_column_int64(statement, column.rawValue)
+        buffer.append(UInt8(ascii: "\""))
+        if !ISO8601.append(milliseconds: milliseconds, to: &buffer) {
+            buffer.append(contentsOf: ISO8601.string(from: Date(unixMilliseconds: milliseconds)).utf8)
+        }
+        buffer.append(UInt8(ascii: "\""))
+    }
+
+    private func flush() throws {
+        guard !output.isEmpty else { return }
+        try write(Data(output))
+        result.bytes += output.count
+        output.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: Writing JSON
+
+    /// `{"errorCode","errors","message"}` as `EntryDocument.errorValue` writes it.
+    private static func appendError(message: String?, code: String?, errors: [UInt8]?, to buffer: inout [UInt8]) {
+        Self.append(#"{"errorCode":"#, to: &buffer)
+        if let code {
+            if let number = Int64(code), String(number) == code {
+                buffer.append(contentsOf: code.utf8)
+            } else {
+                appendQuoted(code, to: &buffer)
+            }
+        } else {
+            Self.append("null", to: &buffer)
+        }
+        Self.append(#","errors":"#, to: &buffer)
+        if let errors { buffer.append(contentsOf: errors) } else { Self.append("null", to: &buffer) }
+        Self.append(#","message":"#, to: &buffer)
+        if let message { appendQuoted(message, to: &buffer) } else { Self.append("null", to: &buffer) }
+        buffer.append(UInt8(ascii: "}"))
+    }
+
+    private static func appendQuoted(_ text: String, to buffer: inout [UInt8]) {
+        var text = text
+        buffer.append(UInt8(ascii: "\""))
+        text.withUTF8 { appendValidEscaped($0, to: &buffer) }
+        buffer.append(UInt8(ascii: "\""))
+    }
+
+    /// Bytes from a column, escaped: ASCII as it is; anything else as the `String` GRDB would make
+    /// of it (invalid UTF-8 repaired), so the output is what the document writes.
+    private static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to buffer: inout [UInt8]) {
+        if bytes.allSatisfy({ $0 < 0x80 }) { return appendValidEscaped(bytes, to: &buffer) }
+        var text = String(decoding: bytes, as: UTF8.self)
+        text.withUTF8 { appendValidEscaped($0, to: &buffer) }
+    }
+
+    /// Escapes as `JSONOutput` does (the text `JSONEncoder` writes).
+    private static func appendValidEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to buffer: inout [UInt8]) {
+        var run = 0
+        for index in 0..<bytes.count {
+            let byte = bytes[index]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            if run < index { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<index])) }
+            run = index + 1
+            switch byte {
+            case UInt8(ascii: "\""): Self.append(#"\""#, to: &buffer)
+            case UInt8(ascii: "\\"): Self.append(#"\\"#, to: &buffer)
+            case 0x0A: Self.append(#"\n"#, to: &buffer)
+            case 0x0D: Self.append(#"\r"#, to: &buffer)
+            case 0x09: Self.append(#"\t"#, to: &buffer)
+            case 0x08: Self.append(#"\b"#, to: &buffer)
+            case 0x0C: Self.append(#"\f"#, to: &buffer)
+            default:
+                Self.append(#"\u00"#, to: &buffer)
+                buffer.append(byte >> 4 == 0 ? UInt8(ascii: "0") : UInt8(ascii: "1"))
+                let low = byte & 0xF
+                buffer.append(low < 10 ? UInt8(ascii: "0") + low : UInt8(ascii: "a") + (low - 10))
+            }
+        }
+        if run < bytes.count { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run...])) }
+    }
+
+    @inline(__always)
+    private static func append(_ text: StaticString, to buffer: inout [UInt8]) {
+        text.withUTF8Buffer { buffer.append(contentsOf: $0) }
+    }
+
+    static func appendInteger(_ value: Int64, to buffer: inout [UInt8]) {
+        guard value != .min else { return buffer.append(contentsOf: String(value).utf8) }
+        if value < 0 { buffer.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { digits in
+            repeat {
+                digits[19 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            buffer.append(contentsOf: digits[(20 - count)...])
+        }
+    }
+
+    /// A number as `JSONOutput.value(_: Double)` writes it.
+    private static func appendNumber(_ number: Double, to buffer: inout [UInt8]) {
+        if number.isFinite, number == number.rounded(), abs(number) < 1e15 {
+            appendInteger(Int64(number), to: &buffer)
+        } else if number.isFinite {
+            buffer.append(contentsOf: String(number).utf8)
+        } else {
+            Self.append("null", to: &buffer)
+        }
+    }
+
+    private static func isUUID(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        for index in 0..<text.count {
+            let byte = text[index]
+            if index == 8 || index == 13 || index == 18 || index == 23 {
+                guard byte == UInt8(ascii: "-") else { return false }
+            } else {
+                guard (0x30...0x39).contains(byte) || (0x41...0x46).contains(byte) || (0x61...0x66).contains(byte) else { return false }
+            }
+        }
+        return true
+    }
+}
+
+/// What the export has already written for a stored text: most entries repeat a few header sets,
+/// queries and error bodies. Bounded, so a journal of all-different values costs memory only up to the bound.
+private struct Memo {
+    enum Kind: UInt8 { case headers, nullHeaders, query, body, binaryBody, errors }
+
+    private struct Key: Hashable {
+        var kind: Kind
+        var text: [UInt8]
+
+        // All the bytes at once: an array of bytes hashes one `UInt8` at a time.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(kind)
+            text.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
+    }
+
+    private var values: [Key: [UInt8]] = [:]
+    private var key = Key(kind: .headers, text: [])
+    private var size = 0
+    private static let maximumSize = 2 * 1024 * 1024
+    private static let maximumCount = 4096
+    private static let maximumTextSize = 4096
+
+    mutating func value(for text: UnsafeBufferPointer<UInt8>, kind: Kind, make: () -> [UInt8]) -> [UInt8] {
+        guard text.count <= Self.maximumTextSize else { return make() }
+        key.kind = kind
+        key.text.removeAll(keepingCapacity: true)
+        key.text.append(contentsOf: text)
+        if let value = values[key] { return value }
+        let value = make()
+        if size + key.text.count + value.count <= Self.maximumSize, values.count < Self.maximumCount {
+            values[key] = value
+            size += key.text.count + value.count
+        }
+        return value
+    }
+}
