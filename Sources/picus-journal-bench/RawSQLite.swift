@@ -13,7 +13,8 @@ final class RawSQLite: @unchecked Sendable {
     /// Opens `path`, a journal made by `Journal(path:)`, with the pragmas the journal sets.
     init(path: String, synchronous: String) throws {
         guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK else { throw failure("open") }
-        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(synchronous)", "PRAGMA foreign_keys = ON"] {
+        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(synchronous)", "PRAGMA foreign_keys = ON",
+                       "PRAGMA temp_store = MEMORY"] {
             guard sqlite3_exec(db, pragma, nil, nil, nil) == SQLITE_OK else { throw failure(pragma) }
         }
     }

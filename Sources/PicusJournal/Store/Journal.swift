@@ -105,6 +105,9 @@ public final class Journal: Sendable {
         dbConfiguration.label = "picus-journal"
         let synchronous = configuration.durability == .full ? "FULL" : "NORMAL"
         dbConfiguration.prepareDatabase { db in
+            // Statement journals and the like in memory: on disk, SQLite made, opened and deleted a
+            // temporary file on one write in four (strace), each a handful of system calls.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
             if !db.configuration.readonly {
                 try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             }
@@ -121,7 +124,7 @@ public final class Journal: Sendable {
                 try Self.migrate(pool)
                 writer = pool
             }
-            commits = readOnly ? nil : GroupCommit(writer: writer, commitsOnCallerThread: configuration.durability == .normal)
+            commits = readOnly ? nil : GroupCommit(writer: writer)
             hasFullTextSearch = try writer.read { db in try db.tableExists("attemptSearch") }
             if !readOnly { try Self.checkShape(of: writer, path: path) }
         } catch {
