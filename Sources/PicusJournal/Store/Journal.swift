@@ -105,11 +105,12 @@ public final class Journal: Sendable {
         dbConfiguration.label = "picus-journal"
         let synchronous = configuration.durability == .full ? "FULL" : "NORMAL"
         dbConfiguration.prepareDatabase { db in
-            // Statement journals and the like in memory: on disk, SQLite made, opened and deleted a
-            // temporary file on one write in four (strace), each a handful of system calls.
-            try db.execute(sql: "PRAGMA temp_store = MEMORY")
             if !db.configuration.readonly {
                 try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+                // The writer's temporary tables in memory: on disk, SQLite made, opened and deleted a
+                // temporary file on one write in four (strace), each a handful of system calls. Not the
+                // readers': a large sort (`stats --by day`, an export's filter) spills to a file, not to RSS.
+                try db.execute(sql: "PRAGMA temp_store = MEMORY")
             }
         }
         dbConfiguration.readonly = readOnly
