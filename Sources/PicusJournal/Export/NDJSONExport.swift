@@ -112,14 +112,14 @@ final class NDJSONExport {
         // "attempts", "createdAt": the fields before "error".
         head.removeAll(keepingCapacity: true)
         Self.append(#"{"attempts":"#, to: &head)
-        Self.appendInteger(attemptCount, to: &head)
+        JSONOutput.appendInteger(attemptCount, to: &head)
         Self.append(#","createdAt":"#, to: &head)
         try appendTime(.createdAt, to: &head)
 
         // "id" … "uuid": the fields after "history".
         tail.removeAll(keepingCapacity: true)
         Self.append(#","id":"#, to: &tail)
-        Self.appendInteger(id, to: &tail)
+        JSONOutput.appendInteger(id, to: &tail)
         Self.append(#","leaseExpiresAt":"#, to: &tail)
         try appendTime(.leaseExpiresAt, to: &tail)
         Self.append(#","leaseOwner":"#, to: &tail)
@@ -227,16 +227,16 @@ final class NDJSONExport {
             if kind == nil {
                 history.append(UInt8(ascii: "0"))
             } else if sqlite3_column_type(statement, Column.bodySize.rawValue) != SQLITE_NULL {
-                Self.appendInteger(sqlite3_column_int64(statement, Column.bodySize.rawValue), to: &history)
+                JSONOutput.appendInteger(sqlite3_column_int64(statement, Column.bodySize.rawValue), to: &history)
             } else {
-                Self.appendInteger(Int64(sqlite3_column_type(statement, Column.body.rawValue) == SQLITE_NULL
+                JSONOutput.appendInteger(Int64(sqlite3_column_type(statement, Column.body.rawValue) == SQLITE_NULL
                                          ? 0 : sqlite3_column_bytes(statement, Column.body.rawValue)), to: &history)
             }
             history.append(UInt8(ascii: ","))
         }
         Self.append(#""durationMs":"#, to: &history)
         let duration = sqlite3_column_double(statement, Column.durationMs.rawValue)
-        Self.appendNumber((duration * 1000).rounded() / 1000, to: &history)
+        JSONOutput.appendNumber((duration * 1000).rounded() / 1000, to: &history)
         Self.append(#","error":"#, to: &history)
         if hasError {
             if kind != nil, let text = bytes(.errors) {
@@ -253,7 +253,7 @@ final class NDJSONExport {
             Self.append("null", to: &history)
         }
         Self.append(#","number":"#, to: &history)
-        Self.appendInteger(number, to: &history)
+        JSONOutput.appendInteger(number, to: &history)
         Self.append(#","outcome":"#, to: &history)
         Self.appendQuoted((string(.outcome).flatMap(Attempt.Outcome.init(rawValue:)) ?? .permanent).rawValue, to: &history)
         Self.append(#","rateLimit":"#, to: &history)
@@ -334,11 +334,9 @@ final class NDJSONExport {
         return UnsafeBufferPointer(start: text, count: strlen(text))
     }
 
+    /// A TEXT column as GRDB reads a `String` (bytes up to the first NUL, invalid UTF-8 repaired); nil for NULL.
     private func string(_ column: Column) -> String? {
-        guard sqlite3_column_type(statement, column.rawValue) != SQLITE_NULL,
-            let text = sqlite3_column_text(statement, column.rawValue)
-        else { return nil }
-        return String(cString: text)
+        bytes(column).map { String(decoding: $0, as: UTF8.self) }
     }
 
     private func appendText(_ column: Column, to buffer: inout [UInt8]) {
@@ -350,7 +348,7 @@ final class NDJSONExport {
 
     private func appendOptionalInteger(_ column: Column, to buffer: inout [UInt8]) {
         guard sqlite3_column_type(statement, column.rawValue) != SQLITE_NULL else { return Self.append("null", to: &buffer) }
-        Self.appendInteger(sqlite3_column_int64(statement, column.rawValue), to: &buffer)
+        JSONOutput.appendInteger(sqlite3_column_int64(statement, column.rawValue), to: &buffer)
     }
 
     private func appendTransportError(_ column: Column, to buffer: inout [UInt8]) {
@@ -400,76 +398,21 @@ final class NDJSONExport {
     private static func appendQuoted(_ text: String, to buffer: inout [UInt8]) {
         var text = text
         buffer.append(UInt8(ascii: "\""))
-        text.withUTF8 { appendValidEscaped($0, to: &buffer) }
+        text.withUTF8 { JSONOutput.appendEscaped($0, to: &buffer) }
         buffer.append(UInt8(ascii: "\""))
     }
 
     /// Bytes from a column, escaped: ASCII as it is; anything else as the `String` GRDB would make
     /// of it (invalid UTF-8 repaired), so the output is what the document writes.
     private static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to buffer: inout [UInt8]) {
-        if bytes.allSatisfy({ $0 < 0x80 }) { return appendValidEscaped(bytes, to: &buffer) }
+        if bytes.allSatisfy({ $0 < 0x80 }) { return JSONOutput.appendEscaped(bytes, to: &buffer) }
         var text = String(decoding: bytes, as: UTF8.self)
-        text.withUTF8 { appendValidEscaped($0, to: &buffer) }
-    }
-
-    /// Escapes as `JSONOutput` does (the text `JSONEncoder` writes).
-    private static func appendValidEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to buffer: inout [UInt8]) {
-        var run = 0
-        for index in 0..<bytes.count {
-            let byte = bytes[index]
-            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-            if run < index { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<index])) }
-            run = index + 1
-            switch byte {
-            case UInt8(ascii: "\""): Self.append(#"\""#, to: &buffer)
-            case UInt8(ascii: "\\"): Self.append(#"\\"#, to: &buffer)
-            case 0x0A: Self.append(#"\n"#, to: &buffer)
-            case 0x0D: Self.append(#"\r"#, to: &buffer)
-            case 0x09: Self.append(#"\t"#, to: &buffer)
-            case 0x08: Self.append(#"\b"#, to: &buffer)
-            case 0x0C: Self.append(#"\f"#, to: &buffer)
-            default:
-                Self.append(#"\u00"#, to: &buffer)
-                buffer.append(byte >> 4 == 0 ? UInt8(ascii: "0") : UInt8(ascii: "1"))
-                let low = byte & 0xF
-                buffer.append(low < 10 ? UInt8(ascii: "0") + low : UInt8(ascii: "a") + (low - 10))
-            }
-        }
-        if run < bytes.count { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run...])) }
+        text.withUTF8 { JSONOutput.appendEscaped($0, to: &buffer) }
     }
 
     @inline(__always)
     private static func append(_ text: StaticString, to buffer: inout [UInt8]) {
         text.withUTF8Buffer { buffer.append(contentsOf: $0) }
-    }
-
-    static func appendInteger(_ value: Int64, to buffer: inout [UInt8]) {
-        guard value != .min else { return buffer.append(contentsOf: String(value).utf8) }
-        if value < 0 { buffer.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { digits in
-            repeat {
-                digits[19 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                count += 1
-            } while magnitude > 0
-            buffer.append(contentsOf: digits[(20 - count)...])
-        }
-    }
-
-    /// A number as `JSONOutput.value(_: Double)` writes it.
-    private static func appendNumber(_ number: Double, to buffer: inout [UInt8]) {
-        if number.isFinite, number == number.rounded(), abs(number) < 1e15 {
-            appendInteger(Int64(number), to: &buffer)
-        } else if number.isFinite {
-            buffer.append(contentsOf: String(number).utf8)
-        } else {
-            Self.append("null", to: &buffer)
-        }
     }
 
     private static func isUUID(_ text: UnsafeBufferPointer<UInt8>) -> Bool {

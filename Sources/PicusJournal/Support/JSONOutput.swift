@@ -50,20 +50,14 @@ struct JSONOutput {
     mutating func value(_ number: Int64?) {
         separate()
         guard let number else { return writeNull() }
-        bytes.append(contentsOf: Array(String(number).utf8))
+        Self.appendInteger(number, to: &bytes)
     }
 
     mutating func value(_ number: Int?) { value(number.map(Int64.init)) }
 
     mutating func value(_ number: Double) {
         separate()
-        if number.isFinite, number == number.rounded(), abs(number) < 1e15 {
-            bytes.append(contentsOf: Array(String(Int64(number)).utf8))
-        } else if number.isFinite {
-            bytes.append(contentsOf: Array(String(number).utf8))
-        } else {
-            writeNull()
-        }
+        Self.appendNumber(number, to: &bytes)
     }
 
     mutating func value(_ flag: Bool) {
@@ -119,8 +113,23 @@ struct JSONOutput {
     }
 
     private mutating func writeString(_ text: String) {
+        var text = text
         bytes.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
+        text.withUTF8 { Self.appendEscaped($0, to: &bytes) }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}
+
+/// The byte-level writers, shared with the journal's NDJSON export, which writes from SQLite's columns.
+extension JSONOutput {
+    /// Appends valid UTF-8 escaped as the inside of a JSON string, as `JSONEncoder` writes it.
+    static func appendEscaped(_ text: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
+        var run = 0
+        for index in 0..<text.count {
+            let byte = text[index]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            if run < index { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: text[run..<index])) }
+            run = index + 1
             switch byte {
             case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
             case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
@@ -129,13 +138,40 @@ struct JSONOutput {
             case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
             case 0x08: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
             case 0x0C: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-            case 0..<0x20:
+            default:
                 let hex = Array("0123456789abcdef".utf8)
                 bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
                                           hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-            default: bytes.append(byte)
             }
         }
-        bytes.append(UInt8(ascii: "\""))
+        if run < text.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: text[run...])) }
+    }
+
+    /// Appends an integer in decimal.
+    static func appendInteger(_ value: Int64, to bytes: inout [UInt8]) {
+        guard value != .min else { return bytes.append(contentsOf: String(value).utf8) }
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var start = 20
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+        }
+    }
+
+    /// Appends a number: whole numbers below 10^15 as integers, others in Swift's shortest form, and
+    /// null for infinities and NaN, as JSON has neither.
+    static func appendNumber(_ number: Double, to bytes: inout [UInt8]) {
+        if number.isFinite, number == number.rounded(), abs(number) < 1e15 {
+            appendInteger(Int64(number), to: &bytes)
+        } else if number.isFinite {
+            bytes.append(contentsOf: String(number).utf8)
+        } else {
+            bytes.append(contentsOf: "null".utf8)
+        }
     }
 }
