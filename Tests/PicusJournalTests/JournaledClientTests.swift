@@ -115,7 +115,11 @@ struct JournaledClientTests {
 
     @Test func aSpentRateLimitIsRecordedAndTheNextSendWaitsForTheResetUnsent() async throws {
         let folder = try TemporaryFolder()
-        try await withSandbox { sandbox in
+        // A window of a day: with the API's minute, a run that crossed the minute's end met a fresh
+        // budget halfway, and failed.
+        var configuration = PicusSandbox.Configuration()
+        configuration.rateLimitWindow = .seconds(86_400)
+        try await withSandbox(configuration) { sandbox in
             await sandbox.setRateLimit(1, for: "GET /v1/agents")
             let client = try makeClient(folder: folder, sandbox: sandbox)
 

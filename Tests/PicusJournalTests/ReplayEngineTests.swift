@@ -117,7 +117,11 @@ struct ReplayEngineTests {
 
     @Test func aReplayStartsNoMoreSendsThanTheBudgetAllowsAndProvokesNo429() async throws {
         let folder = try TemporaryFolder()
-        try await withSandbox { sandbox in
+        // A window of a day: with the API's minute, a run that crossed the minute's end met a fresh
+        // budget halfway, and failed.
+        var configuration = PicusSandbox.Configuration()
+        configuration.rateLimitWindow = .seconds(86_400)
+        try await withSandbox(configuration) { sandbox in
             await sandbox.setRateLimit(5, for: "POST /v1/simulations")
             let client = try makeClient(folder: folder, sandbox: sandbox)
             // One answer with the headers: 4 of 5 left in this window.
