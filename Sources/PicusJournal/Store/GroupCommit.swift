@@ -3,19 +3,19 @@ import GRDB
 
 /// Group commit: the writes of concurrent tasks share one transaction, and so one fsync.
 ///
-/// A writer that finds no transaction under way commits its own write at once, on its own thread
-/// (a sync access to GRDB's serial writer queue runs there): no thread hop, which cost more than the
-/// commit itself on a two-core host — 0.1 to 0.25 ms each way — at either durability. Writers that
-/// arrive meanwhile are queued with their continuations and committed together, in one transaction
-/// on the writer queue, as soon as the current one is done; what is queued during that goes into the
-/// next. A shared write runs in a savepoint of its own, so one that throws is rolled back alone, and
-/// each caller is resumed only after the transaction holding its write committed — durability is
-/// that of one transaction per write.
+/// With `synchronous = NORMAL`, a writer that finds no transaction under way commits its own write
+/// at once, on its own thread (a sync access to GRDB's serial writer queue runs there): no thread
+/// hop, which costs more than a commit that does not wait for the disk. Otherwise writes go to the
+/// writer queue. Writers that arrive meanwhile are queued with their continuations and
+/// committed together, in one transaction on the writer queue, as soon as the current one is done;
+/// what is queued during that goes into the next. A shared write runs in a savepoint of its own, so
+/// one that throws is rolled back alone, and each caller is resumed only after the transaction
+/// holding its write committed — durability is that of one transaction per write.
 ///
 /// Neither path can be interrupted by the caller's cancellation: the outcome of a request that left
 /// the process is recorded even while its task is being cancelled. At most one cooperative thread
-/// is ever blocked on a commit — the one committing its own write, an fsync included with
-/// `synchronous = FULL`; the others wait suspended.
+/// is ever blocked on a commit — the one committing its own write, without an fsync; the others
+/// wait suspended.
 final class GroupCommit: @unchecked Sendable {
     /// One queued write: runs in the transaction, then hears whether its transaction committed.
     fileprivate struct Write: Sendable {
@@ -37,18 +37,29 @@ final class GroupCommit: @unchecked Sendable {
     private var queued: [Write] = []
     private var isCommitting = false
 
-    init(writer: any DatabaseWriter, batchLimit: Int = 256) {
+    /// Whether a lone writer commits on its own thread: only where a commit does not wait for the
+    /// disk (`synchronous = NORMAL`). An fsync would hold one of the few cooperative threads for up
+    /// to a millisecond — tried: the journal alone gained 0.15 ms a request, but a drain lost
+    /// throughput and a transport test in the same process missed its 1 s deadline one run in five.
+    private let commitsOnCallerThread: Bool
+
+    init(writer: any DatabaseWriter, commitsOnCallerThread: Bool, batchLimit: Int = 256) {
         self.writer = writer
+        self.commitsOnCallerThread = commitsOnCallerThread
         self.batchLimit = batchLimit
     }
 
     /// Runs `body` in a transaction shared with the writes queued beside it, and returns once that
     /// transaction committed.
-    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    ///
+    /// - Parameter inline: Whether a lone writer may commit on its own thread, where the journal's
+    ///   durability allows it at all. A write made while the caller has other work under way — a
+    ///   drain's claim, fetched while its workers send — goes to the writer queue instead.
+    func write<T: Sendable>(inline: Bool = true, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         // Nobody is writing: this caller commits its own write on its own thread — GRDB's serial
         // writer queue runs a sync block on the calling thread — with no hop and no wait. Writers that
         // arrive meanwhile queue up, and are committed together once this one is done.
-        let leads = lock.withLock {
+        let leads = inline && commitsOnCallerThread && lock.withLock {
             guard !isCommitting else { return false }
             isCommitting = true
             return true

@@ -160,7 +160,8 @@ extension Journal {
     /// Leases up to `limit` due entries to `owner`, oldest first, in one statement: two replayers
     /// never take the same entry.
     package func claim(_ filter: ClaimFilter, limit: Int, owner: String, leaseDuration: Duration, now: Date) async throws -> [Entry] {
-        try await write("replay from") { db in
+        // Off the caller's thread: a drain claims its next batch while its workers send.
+        try await write("replay from", inline: false) { db in
             var arguments = Self.dueArguments(filter, now: now)
             _ = arguments.append(contentsOf: [
                 "owner": owner, "until": now.addingTimeInterval(leaseDuration.timeInterval).unixMilliseconds, "limit": limit,

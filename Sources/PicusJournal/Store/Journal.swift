@@ -125,7 +125,7 @@ public final class Journal: Sendable {
                 try Self.migrate(pool)
                 writer = pool
             }
-            commits = readOnly ? nil : GroupCommit(writer: writer)
+            commits = readOnly ? nil : GroupCommit(writer: writer, commitsOnCallerThread: configuration.durability == .normal)
             hasFullTextSearch = try writer.read { db in try db.tableExists("attemptSearch") }
             if !readOnly { try Self.checkShape(of: writer, path: path) }
         } catch {
@@ -354,10 +354,13 @@ public final class Journal: Sendable {
     /// The write is shielded from the caller's cancellation: the outcome of a request that left the
     /// process is recorded even when the task that sent it is being cancelled.
     /// Concurrent writes share a transaction (``GroupCommit``); each returns once its transaction committed.
-    func write<T: Sendable>(_ action: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// `inline: false` keeps a lone write off the caller's thread (see `GroupCommit.write`).
+    func write<T: Sendable>(
+        _ action: String, inline: Bool = true, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
         do {
             guard let commits else { throw JournalError(.readOnly, "journal \(path) was opened read-only", path: path) }
-            return try await commits.write(body)
+            return try await commits.write(inline: inline, body)
         } catch {
             throw JournalError.wrapping(error, path: path, doing: action)
         }
