@@ -46,10 +46,15 @@ final class RawSQLite: @unchecked Sendable {
         guard sqlite3_step(attempt) == SQLITE_ROW else { throw failure("insert attempt") }
         let number = sqlite3_column_int64(attempt, 0)
         sqlite3_reset(attempt)
-        let record = try statement(JournalSQL.recordOutcome)
+        // The same statements as `Journal.record`: who holds the entry, the outcome, the change
+        // clock, the outcome's columns read back.
+        let holder = try statement(JournalSQL.leaseAndState)
+        sqlite3_bind_int64(holder, 1, id)
+        guard sqlite3_step(holder) == SQLITE_ROW else { throw failure("read the lease") }
+        sqlite3_reset(holder)
+        let record = try statement(JournalSQL.recordHeld)
         let named: [String: Value] = [
-            ":number": .int(number), ":now": .int(now), ":id": .int(id), ":lease": .text("bench"), ":isSuccess": .int(1),
-            ":queued": .text("queued"), ":pending": .text("pending"), ":failed": .text("failed"), ":expired": .text("expired"),
+            ":number": .int(number), ":now": .int(now), ":id": .int(id),
             ":status": .int(200), ":transport": .null, ":message": .null, ":code": .null,
             ":moves": .int(1), ":keepsLease": .int(0), ":state": .text("succeeded"), ":next": .null, ":notBefore": .null,
         ]
@@ -57,8 +62,15 @@ final class RawSQLite: @unchecked Sendable {
             let index = sqlite3_bind_parameter_index(record, name)
             if index > 0 { bind(value, at: index, in: record) }
         }
-        while sqlite3_step(record) == SQLITE_ROW {}
+        guard sqlite3_step(record) == SQLITE_DONE else { throw failure("record the outcome") }
         sqlite3_reset(record)
+        let clock = try statement(JournalSQL.advanceChangeClock)
+        guard sqlite3_step(clock) == SQLITE_DONE else { throw failure("advance the change clock") }
+        sqlite3_reset(clock)
+        let readBack = try statement(JournalSQL.outcomeColumns)
+        sqlite3_bind_int64(readBack, 1, id)
+        guard sqlite3_step(readBack) == SQLITE_ROW else { throw failure("read the outcome back") }
+        sqlite3_reset(readBack)
         try run("COMMIT")
     }
 

@@ -232,4 +232,47 @@ struct JournalStoreTests {
         #expect(attempts[0].error?.kind == .json)
         #expect(attempts[0].responseHeaders["retry-after"] == "30")
     }
+
+    /// `picus-journal ship` copies what changed past a point of the change clock: every write to an
+    /// entry — the write-ahead, a claim, an outcome recorded by the lease holder or by a sender that
+    /// lost the lease — must move the entry past the clock's last value, with a value of its own.
+    @Test func everyWriteToAnEntryMovesItPastTheChangeClock() async throws {
+        let folder = try TemporaryFolder()
+        let journal = try Journal(path: folder.path("journal.sqlite"))
+        var clock = try await journal.changeClock()
+        func expectChanged(_ ids: [Int64], _ step: String) async throws {
+            let changes = try await journal.changes(after: clock, limit: 10)
+            let changed = changes.entries.map { $0[1].storage }
+            #expect(changed == ids.map { .int64($0) }, "\(step): the entries past the clock")
+            let now = try await journal.changeClock()
+            #expect(changes.lastChange == now, "\(step): the clock is the last stamp")
+            #expect(now >= clock + Int64(ids.count), "\(step): one value per changed entry")
+            clock = now
+        }
+        let first = try await journal.insert(NewEntry(method: "POST", path: "/v1/simulations", headers: [:], body: Data("{}".utf8),
+                                                      state: .pending, createdAt: Date()))
+        let second = try await journal.insert(NewEntry(method: "POST", path: "/v1/simulations", headers: [:], body: Data("{}".utf8),
+                                                       state: .pending, createdAt: Date()))
+        try await expectChanged([first.id, second.id], "written")
+
+        let claimed = try await journal.claim(ClaimFilter(), limit: 2, owner: "me", leaseDuration: .seconds(60), now: Date())
+        #expect(claimed.map(\.id) == [first.id, second.id])
+        try await expectChanged([first.id, second.id], "claimed")
+
+        let held = try await journal.record(
+            NewAttempt(number: 1, startedAt: Date(), durationMs: 3, status: 201, outcome: .success, responseHeaders: [:]),
+            forEntry: first.id, leaseOwner: claimed[0].leaseOwner ?? "", then: EntryTransition(state: .succeeded), base: claimed[0])
+        #expect(held.state == .succeeded)
+        #expect(held.leaseOwner == nil)
+        try await expectChanged([first.id], "recorded by the holder")
+
+        // A sender that does not hold the lease moves the count, not the state.
+        let stranger = try await journal.record(
+            NewAttempt(number: 1, startedAt: Date(), durationMs: 3, status: 503, outcome: .retryable, responseHeaders: [:]),
+            forEntry: second.id, leaseOwner: "someone else", then: EntryTransition(state: .queued, nextAttemptAt: Date()), base: claimed[1])
+        #expect(stranger.state == .inFlight)
+        #expect(stranger.attemptCount == 1)
+        #expect(stranger.leaseOwner == claimed[1].leaseOwner)
+        try await expectChanged([second.id], "recorded by a stranger")
+    }
 }
