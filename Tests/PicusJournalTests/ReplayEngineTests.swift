@@ -165,6 +165,50 @@ struct ReplayEngineTests {
         }
     }
 
+    /// A worker claims its next entry in the transaction that records its current one: the drain's
+    /// limit counts those claims too, and nothing claimed ahead is left leased when the drain ends.
+    @Test func aDrainWithALimitSendsThatManyAndLeavesNothingLeased() async throws {
+        let folder = try TemporaryFolder()
+        try await withSandbox(.unlimited) { sandbox in
+            let client = try makeClient(folder: folder, sandbox: sandbox)
+            for index in 0..<10 { try await client.enqueue(.post("/v1/simulations", json: #"{"simulation_name":"limit-\#(index)"}"#)) }
+            var configuration = ReplayEngine.Configuration()
+            configuration.concurrency = 4
+
+            let first = try await ReplayEngine(client: client, configuration: configuration).drain(.init(limit: 6))
+
+            #expect(first.replayed == 6)
+            #expect(try await client.journal.countsByState() == [.succeeded: 6, .pending: 4])
+            let rest = try await ReplayEngine(client: client, configuration: configuration).drain()
+            #expect(rest.replayed == 4)
+            #expect(try await client.journal.countsByState() == [.succeeded: 10])
+            #expect(await sandbox.receivedRequests().filter { $0.path == "/v1/simulations" }.count == 10)
+        }
+    }
+
+    /// After an outage a worker claims nothing with its outcome; the entries other workers claimed
+    /// ahead are sent or given back, and none is left leased to the live process.
+    @Test func anOutageMidDrainLeavesNoEntryLeased() async throws {
+        let folder = try TemporaryFolder()
+        try await withSandbox(.unlimited) { sandbox in
+            let client = try makeClient(folder: folder, sandbox: sandbox)
+            for index in 0..<12 { try await client.enqueue(.post("/v1/simulations", json: #"{"simulation_name":"outage-\#(index)"}"#)) }
+            await sandbox.addFault(SandboxFault(status: 503, count: 100, path: "/v1/simulations"))
+            var configuration = ReplayEngine.Configuration()
+            configuration.concurrency = 4
+            configuration.outagesBeforeHostBackoff = 2
+
+            let summary = try await ReplayEngine(client: client, configuration: configuration).drain()
+
+            #expect(summary.hostBackedOffUntil != nil)
+            let counts = try await client.journal.countsByState()
+            #expect(counts[.inFlight] == nil, "nothing left leased: \(counts)")
+            #expect(counts[.queued, default: 0] == summary.replayed)
+            #expect(counts[.pending, default: 0] == 12 - summary.replayed)
+            #expect(summary.replayed < 12, "the host backoff stopped the drain")
+        }
+    }
+
     @Test func anEntryWhoseSenderDiedIsTakenBackAndReplayedWithItsKey() async throws {
         let folder = try TemporaryFolder()
         try await withSandbox { sandbox in

@@ -48,13 +48,18 @@ package final class Dispatcher: Sendable {
     ///   - body: The body to send.
     ///   - caller: The live caller's trace context, parent of each attempt's span; nil for a replay,
     ///     which continues the entry's stored context and links to the replayer's.
-    package func deliver(_ entry: Entry, headers: [String: String], body: Data?, caller: ServiceContext?) async throws -> Delivery {
+    ///   - next: A replay worker's claim of its next entry, made in the transaction that records this
+    ///     entry's final outcome — unless that outcome is an outage, after which the replayer looks
+    ///     at the host again before it sends more.
+    package func deliver(
+        _ entry: Entry, headers: [String: String], body: Data?, caller: ServiceContext?, claimingNext next: NextClaim? = nil
+    ) async throws -> Delivery {
         let lease = entry.leaseOwner ?? ""
         let keeper = LeaseKeeper(journal: journal, entryID: entry.id, lease: lease, duration: configuration.leaseDuration,
                                  confirmedUntil: entry.leaseExpiresAt ?? Date(), logger: logger)
         defer { keeper.stop() }
         do {
-            return try await attempt(entry, headers: headers, body: body, caller: caller, keeper: keeper)
+            return try await attempt(entry, headers: headers, body: body, caller: caller, keeper: keeper, next: next)
         } catch {
             // Whatever stopped this sender before its outcome was recorded, it lets go of the entry in
             // words: the next replay takes it back at once instead of waiting for this process to end.
@@ -71,7 +76,7 @@ package final class Dispatcher: Sendable {
     }
 
     private func attempt(
-        _ entry: Entry, headers: [String: String], body: Data?, caller: ServiceContext?, keeper: LeaseKeeper
+        _ entry: Entry, headers: [String: String], body: Data?, caller: ServiceContext?, keeper: LeaseKeeper, next: NextClaim?
     ) async throws -> Delivery {
         let usesCredentials = credentials != nil && !RetryPolicy.tokenExchange.contains(RetryPolicy.Endpoint(entry.method, entry.path))
         var number = entry.attemptCount + 1
@@ -86,7 +91,7 @@ package final class Dispatcher: Sendable {
                     token = try await credentials.accessToken()
                 } catch {
                     return try await recordCredentialFailure(error, entry: entry, keeper: keeper, number: number,
-                                                             startedAt: startedAt, durationMs: (clock.now - start).timeInterval * 1000)
+                                                             startedAt: startedAt, durationMs: (clock.now - start).timeInterval * 1000, next: next)
                 }
             }
             var request = try makeRequest(for: entry, headers: headers, hasBody: body != nil, token: token)
@@ -104,7 +109,8 @@ package final class Dispatcher: Sendable {
                 metrics.attempt(endpoint: entry.endpoint, outcome: decision.outcome, status: nil, transportError: failure.kind, duration: duration)
                 let attempt = NewAttempt(number: number, startedAt: startedAt, durationMs: duration.timeInterval * 1000,
                                          transportError: failure, outcome: decision.outcome, responseHeaders: [:])
-                let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: decision.transition)
+                let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: decision.transition,
+                                                        next: failure.kind == .auth ? next : nil)
                 logger.debug("attempt failed", metadata: entry.logMetadata.merging(["picus.transport_error": "\(failure.kind.rawValue)"]) { $1 })
                 return Delivery(entry: updated, transportError: failure)
             }
@@ -133,7 +139,8 @@ package final class Dispatcher: Sendable {
                 method: entry.method, path: entry.path, createdAt: entry.createdAt, now: now), for: entry)
             metrics.attempt(endpoint: entry.endpoint, outcome: decision.outcome, status: observation.status, transportError: nil, duration: duration)
             let attempt = observation.attempt(number: number, startedAt: startedAt, durationMs: durationMs, outcome: decision.outcome)
-            let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: decision.transition)
+            let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: decision.transition,
+                                                    next: observation.status == 503 ? nil : next)
             logger.debug("attempt recorded", metadata: entry.logMetadata.merging(["http.response.status_code": "\(observation.status)"]) { $1 })
             return Delivery(entry: updated, response: response, error: observation.error)
         }
@@ -179,13 +186,14 @@ package final class Dispatcher: Sendable {
     /// lease cannot be held does the sender let go — leaving word beside the journal, so that the
     /// writer who takes the entry back records what happened and need not wait for the lease to run out.
     private func recordPatiently(
-        _ attempt: NewAttempt, entry: Entry, keeper: LeaseKeeper, then transition: EntryTransition?
+        _ attempt: NewAttempt, entry: Entry, keeper: LeaseKeeper, then transition: EntryTransition?, next: NextClaim? = nil
     ) async throws -> Entry {
         var delay: Duration = .milliseconds(50)
         while true {
             do {
                 return try await metrics.timing(.record) {
-                    try await journal.record(attempt, forEntry: entry.id, leaseOwner: keeper.lease, then: transition, base: entry)
+                    try await journal.record(attempt, forEntry: entry.id, leaseOwner: keeper.lease, then: transition, base: entry,
+                                             claimingNext: transition == nil ? nil : next)
                 }
             } catch let error as JournalError where error.code == .busy || error.code == .diskFull {
                 // Passing: keep the outcome in memory and try again while the lease holds.
@@ -209,7 +217,7 @@ package final class Dispatcher: Sendable {
     }
 
     private func recordCredentialFailure(
-        _ error: any Error, entry: Entry, keeper: LeaseKeeper, number: Int, startedAt: Date, durationMs: Double
+        _ error: any Error, entry: Entry, keeper: LeaseKeeper, number: Int, startedAt: Date, durationMs: Double, next: NextClaim?
     ) async throws -> Delivery {
         let credentialError = (error as? CredentialError)
             ?? CredentialError(transportError: TransportError(.other, String(describing: error)))
@@ -229,7 +237,9 @@ package final class Dispatcher: Sendable {
                 body.message = "token exchange: \(body.message ?? "HTTP \(credentialError.status ?? 0)")"
                 return body
             }, serverNotBefore: serverNotBefore)
-        let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: decision.transition)
+        // An outage of the token exchange, as the replayer counts outages, claims nothing more.
+        let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: decision.transition,
+                                                next: failure.kind == .auth ? next : nil)
         return Delivery(entry: updated, error: attempt.error, transportError: failure)
     }
 

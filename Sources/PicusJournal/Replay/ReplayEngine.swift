@@ -145,7 +145,8 @@ public actor ReplayEngine {
             now: now, replay: configuration.replaysAbandonedEntries)
         summary.expiredUnsent = try await journal.expireStale(olderThan: dispatcher.configuration.retryPolicy.maximumAge, now: now)
         let workers = max(1, min(configuration.concurrency, options.limit ?? Int.max))
-        let pass = DrainPass(limit: options.limit, batchSize: workers, metrics: dispatcher.configuration.metrics, onReplay: onReplay)
+        let pass = DrainPass(cursor: DrainCursor(limit: options.limit, force: options.force), batchSize: workers,
+                             metrics: dispatcher.configuration.metrics, onReplay: onReplay)
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<workers {
@@ -282,35 +283,54 @@ public actor ReplayEngine {
         if let queue = try? await journal.queueSnapshot() { dispatcher.configuration.metrics.record(queue) }
     }
 
-    /// One worker: claim an entry, replay it, until nothing is due or the pass is done.
+    /// One worker: replay an entry, then the next, until nothing is due or the pass is done.
     ///
-    /// A worker waits for its entry's outcome to be recorded before it takes the next: at a crash,
-    /// at most one entry per worker can have been sent and not recorded. Records of several workers
-    /// share a commit, and the next batch is claimed while this one is sent.
+    /// A worker waits for its entry's outcome to be recorded before it sends the next: at a crash, at
+    /// most one entry per worker can have been sent and not recorded. Its next entry is claimed in
+    /// the transaction that records the outcome, and the outcomes of several workers share a commit:
+    /// one commit per entry or fewer. The first entries, and the next after an outage, come from a
+    /// claim of the pass, one statement for as many workers as wait.
     private func work(_ options: DrainOptions, pass: DrainPass) async throws {
-        while !Task.isCancelled, await pass.takeTicket() {
-            guard let entry = try await pass.claimNext(
-                options, journal: journal, owner: dispatcher.makeLease(), leaseDuration: leaseDuration)
-            else {
-                await pass.returnTicket()
-                return
+        var carried: Entry?
+        do {
+            while !Task.isCancelled {
+                var taken = carried
+                carried = nil
+                if taken == nil {
+                    taken = try await pass.claimNext(options, journal: journal, owner: dispatcher.makeLease(), leaseDuration: leaseDuration)
+                }
+                guard let entry = taken else { return }
+                let next = options.entryID == nil
+                    ? NextClaim(cursor: pass.cursor, owner: try dispatcher.makeLease(), leaseDuration: leaseDuration) : nil
+                // The request goes out whole even if the drain is cancelled meanwhile.
+                let delivery = try await Task { try await self.replay(entry, claimingNext: next) }.value
+                await pass.append(Summary.Item(entry: delivery.entry, summary: delivery.summary))
+                noteProgress()
+                switch next?.outcome {
+                case .claimed(let entry):
+                    carried = entry
+                    dispatcher.configuration.metrics.replayLag(Date().timeIntervalSince(entry.dueAt ?? entry.createdAt))
+                case .nothingDue: return
+                case nil: break
+                }
+                try await noteOutcome(delivery)
+                if Self.isOutage(delivery) {
+                    // What was claimed ahead goes back, so that a host backoff holds it too.
+                    try await journal.release(await pass.takeUnsent())
+                }
             }
-            // The request goes out whole even if the drain is cancelled meanwhile.
-            let delivery = try await Task { try await self.replay(entry) }.value
-            await pass.append(Summary.Item(entry: delivery.entry, summary: delivery.summary))
-            noteProgress()
-            try await noteOutcome(delivery)
-            if Self.isOutage(delivery) {
-                // What was claimed ahead goes back, so that a host backoff holds it too.
-                try await journal.release(await pass.takeUnsent())
-            }
+        } catch {
+            if let carried { try? await journal.release([carried]) }
+            throw error
         }
+        // Cancelled with an entry claimed and not sent: it waits again as it did.
+        if let carried { try await journal.release([carried]) }
     }
 
-    private nonisolated func replay(_ entry: Entry) async throws -> Delivery {
+    private nonisolated func replay(_ entry: Entry, claimingNext next: NextClaim?) async throws -> Delivery {
         var headers = entry.requestHeaders
         for name in ["authorization", "idempotency-key"] { headers[name] = nil }
-        return try await dispatcher.deliver(entry, headers: headers, body: entry.requestBody, caller: nil)
+        return try await dispatcher.deliver(entry, headers: headers, body: entry.requestBody, caller: nil, claimingNext: next)
     }
 
     private static func isOutage(_ delivery: Delivery) -> Bool {
@@ -336,55 +356,37 @@ public actor ReplayEngine {
     }
 }
 
-/// The shared state of one drain's workers: how many entries may still be taken, and the cursor
-/// that keeps a drain to one pass over the journal.
+/// The shared state of one drain's workers: the cursor and limit all its claims share, the entries
+/// claimed by the pass and not yet taken, and what was replayed.
 private actor DrainPass {
-    private var remaining: Int?
-    private var cursor: Int64 = 0
+    /// Where the drain is in the journal, and how many entries it may still take.
+    nonisolated let cursor: DrainCursor
     private(set) var items: [ReplayEngine.Summary.Item] = []
     private var isClaiming = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private let onReplay: @Sendable (ReplayEngine.Summary.Item) -> Void
     private let metrics: JournalMetrics
-    /// How many entries one claim takes: one per worker.
+    /// How many entries one claim of the pass takes: one per worker.
     private let batchSize: Int
     /// Entries claimed by one statement and not yet taken by a worker.
     private var claimed: [Entry] = []
 
-    init(limit: Int?, batchSize: Int, metrics: JournalMetrics, onReplay: @escaping @Sendable (ReplayEngine.Summary.Item) -> Void) {
-        remaining = limit
+    init(cursor: DrainCursor, batchSize: Int, metrics: JournalMetrics, onReplay: @escaping @Sendable (ReplayEngine.Summary.Item) -> Void) {
+        self.cursor = cursor
         self.batchSize = batchSize
         self.metrics = metrics
         self.onReplay = onReplay
     }
 
-    /// The next batch, claimed while the workers send the current one.
-    private var prefetch: Task<[Entry], any Error>?
-
-    /// The claimed entries no worker took, a claim under way included: the drain gives them back.
-    func takeUnsent() async -> [Entry] {
-        if let prefetch {
-            self.prefetch = nil
-            claimed += (try? await prefetch.value) ?? []
-        }
+    /// The entries the pass claimed and no worker took: the drain gives them back.
+    func takeUnsent() -> [Entry] {
         defer { claimed = [] }
         return claimed
     }
 
-    func takeTicket() -> Bool {
-        guard let left = remaining else { return true }
-        guard left > 0 else { return false }
-        remaining = left - 1
-        return true
-    }
-
-    func returnTicket() {
-        if let left = remaining { remaining = left + 1 }
-    }
-
-    /// The next due entry past the cursor: one claimed before, or the first of a new claim, which
-    /// takes as many entries as there are workers (and tickets) in one statement. Claims are taken one
-    /// at a time, so an entry a worker re-queues is behind the cursor before any other worker claims again.
+    /// The next due entry past the cursor: one the pass claimed before, or the first of a new claim,
+    /// which takes as many entries as there are workers in one statement. Claims of the pass are
+    /// taken one at a time.
     func claimNext(
         _ options: ReplayEngine.DrainOptions, journal: Journal, owner: String, leaseDuration: Duration
     ) async throws -> Entry? {
@@ -396,43 +398,17 @@ private actor DrainPass {
             isClaiming = false
             if !waiters.isEmpty { waiters.removeFirst().resume() }
         }
-        if claimed.isEmpty, let prefetch {
-            self.prefetch = nil
-            claimed = try await prefetch.value
-        }
-        if claimed.isEmpty {
-            // This worker holds a ticket already: the batch may take one more than the tickets left.
-            let wanted = min(batchSize, remaining.map { $0 + 1 } ?? batchSize)
-            claimed = try await claim(wanted, options, journal: journal, owner: owner, leaseDuration: leaseDuration).value
-        }
-        guard !claimed.isEmpty else { return nil }
-        let entry = claimed.removeFirst()
-        // Keep the pipe full: the next batch is claimed while this one is sent.
-        let left = remaining ?? batchSize
-        if claimed.isEmpty, options.entryID == nil, left > 0 {
-            prefetch = claim(min(batchSize, left), options, journal: journal, owner: owner, leaseDuration: leaseDuration)
-        }
-        return entry
-    }
-
-    /// Claims up to `limit` entries past the cursor, and moves the cursor past them.
-    private func claim(
-        _ limit: Int, _ options: ReplayEngine.DrainOptions, journal: Journal, owner: String, leaseDuration: Duration
-    ) -> Task<[Entry], any Error> {
-        let filter = ClaimFilter(id: options.entryID, force: options.force, afterID: cursor)
-        let metrics = self.metrics
-        // Isolated to the pass: the cursor moves as soon as the claim returns.
-        return Task {
+        if claimed.isEmpty, !cursor.isSpent {
             let now = Date()
-            let entries = try await metrics.timing(.claim) {
-                try await journal.claim(filter, limit: max(1, limit), owner: owner, leaseDuration: leaseDuration, now: now)
+            let (cursor, batchSize) = (self.cursor, self.batchSize)
+            claimed = try await metrics.timing(.claim) {
+                try await journal.write("replay from", inline: false) { db in
+                    try cursor.claim(batchSize, entryID: options.entryID, owner: owner, leaseDuration: leaseDuration, now: now, in: db)
+                }
             }
-            for entry in entries {
-                metrics.replayLag(now.timeIntervalSince(entry.dueAt ?? entry.createdAt))
-                cursor = max(cursor, entry.id)
-            }
-            return entries
+            for entry in claimed { metrics.replayLag(now.timeIntervalSince(entry.dueAt ?? entry.createdAt)) }
         }
+        return claimed.isEmpty ? nil : claimed.removeFirst()
     }
 
     func append(_ item: ReplayEngine.Summary.Item) {

@@ -45,88 +45,103 @@ extension Journal {
     /// a success, which is the truth about an entry nobody is sending now. A `nil` transition keeps
     /// the entry in flight (a 401 about to be retried inline).
     ///
-    /// - Parameter base: The entry as the caller last read it. Its unchanging fields (headers, body)
-    ///   are taken from it instead of read back; nil reads the whole entry back.
+    /// - Parameters:
+    ///   - base: The entry as the caller last read it. Its unchanging fields (headers, body) are taken
+    ///     from it instead of read back; nil reads the whole entry back.
+    ///   - next: A replay worker's claim of its next entry, made in the same transaction and settled
+    ///     once it committed.
     package func record(
-        _ attempt: NewAttempt, forEntry entryID: Int64, leaseOwner: String, then transition: EntryTransition?, base: Entry? = nil
+        _ attempt: NewAttempt, forEntry entryID: Int64, leaseOwner: String, then transition: EntryTransition?, base: Entry? = nil,
+        claimingNext next: NextClaim? = nil
     ) async throws -> Entry {
-        try await write("write to") { db in
-            let error = attempt.error
-            let errorMessage = error?.message ?? attempt.transportError?.historyMessage
-            let keepsBody = attempt.outcome != .success
-            let now = Date().unixMilliseconds
-            // The number is the sender's, unless another sender recorded past it meanwhile.
-            let number = try Int.fetchOne(try db.cachedStatement(sql: JournalSQL.insertAttempt), arguments: [
-                    entryID, attempt.number, attempt.startedAt.unixMilliseconds, attempt.durationMs, attempt.status,
-                    attempt.transportError?.kind.rawValue, attempt.outcome.rawValue,
-                    attempt.status == nil ? nil : JSONColumn.encode(attempt.responseHeaders),
-                    errorMessage, error?.errorCode, error?.errors?.jsonText,
-                    keepsBody ? error?.kind.rawValue : nil, keepsBody ? error?.raw : nil,
-                    keepsBody ? error?.size : nil, attempt.retryAfterMs,
-                    attempt.rateLimitLimit, attempt.rateLimitRemaining, attempt.rateLimitReset,
-                ]) ?? attempt.number
-            let isSuccess = attempt.outcome == .success
-            let moves = transition != nil
-            let keepsLease = transition?.state == .inFlight
-            // The count is history: it moves whoever holds the lease. The rest is decided by the sender
-            // that holds the lease, or that saw a success — the truth about an entry nobody is sending now.
-            guard let current = try Row.fetchOne(try db.cachedStatement(sql: JournalSQL.leaseAndState), arguments: [entryID]) else {
-                throw JournalError(.notFound, "entry \(entryID) vanished while its attempt was recorded", entryID: entryID)
-            }
-            let state = EntryState(rawValue: current[1] as String)
-            let holds = current[0] as String? == leaseOwner
-                || (isSuccess && [.queued, .pending, .failed, .expired].contains(state))
-            if holds {
-                try db.cachedStatement(sql: JournalSQL.recordHeld).execute(arguments: [
-                    "number": number, "now": now, "id": entryID,
-                    "status": attempt.status, "transport": attempt.transportError?.kind.rawValue,
-                    "message": isSuccess ? nil : errorMessage, "code": isSuccess ? nil : error?.errorCode,
-                    "moves": moves, "keepsLease": keepsLease, "state": transition?.state.rawValue,
-                    "next": transition?.nextAttemptAt?.unixMilliseconds,
-                    "notBefore": transition?.state == .queued ? attempt.serverNotBefore?.unixMilliseconds : nil,
-                ])
-            } else {
-                try db.cachedStatement(sql: JournalSQL.recordCount).execute(arguments: ["number": number, "now": now, "id": entryID])
-            }
-            try db.cachedStatement(sql: JournalSQL.advanceChangeClock).execute()
-            if let budget = attempt.budget {
-                // Within one window the budget only shrinks, so the lowest word on it wins, whatever
-                // order concurrent answers are recorded in; a later window starts afresh.
-                try db.cachedStatement(sql: """
-                    INSERT INTO budget (key, remaining, resetAt, seenAt)
-                    SELECT endpoint, ?, ?, ? FROM entry WHERE id = ?
-                    ON CONFLICT (key) DO UPDATE SET
-                        remaining = IIF(excluded.resetAt > budget.resetAt, excluded.remaining, MIN(budget.remaining, excluded.remaining)),
-                        resetAt = MAX(budget.resetAt, excluded.resetAt),
-                        seenAt = excluded.seenAt
-                    WHERE excluded.resetAt >= budget.resetAt
-                    """).execute(arguments: [budget.remaining, budget.resetAt.unixMilliseconds, now, entryID])
-                if budget.remaining == 0, attempt.status != 429 {
-                    // Spent: nothing more goes to the endpoint before the reset, from any process.
-                    try db.cachedStatement(sql: """
-                        INSERT INTO hold (key, until, reason, setAt)
-                        SELECT endpoint, ?, 'rate limit spent (X-Ratelimit-Remaining: 0)', ? FROM entry WHERE id = ?
-                        ON CONFLICT (key) DO UPDATE SET until = MAX(until, excluded.until), reason = excluded.reason, setAt = excluded.setAt
-                        """).execute(arguments: [budget.resetAt.unixMilliseconds, now, entryID])
-                }
-            }
-            if attempt.status == 429, let until = attempt.serverNotBefore {
+        let (entry, claimed) = try await write("write to") { db -> (Entry, Entry?) in
+            let entry = try Self.record(attempt, forEntry: entryID, leaseOwner: leaseOwner, then: transition, base: base, in: db)
+            // After the outcome, its holds and budget: the claim sees them.
+            return (entry, try next?.claim(now: Date(), in: db))
+        }
+        next?.settle(claimed)
+        return entry
+    }
+
+    private static func record(
+        _ attempt: NewAttempt, forEntry entryID: Int64, leaseOwner: String, then transition: EntryTransition?, base: Entry?,
+        in db: Database
+    ) throws -> Entry {
+        let error = attempt.error
+        let errorMessage = error?.message ?? attempt.transportError?.historyMessage
+        let keepsBody = attempt.outcome != .success
+        let now = Date().unixMilliseconds
+        // The number is the sender's, unless another sender recorded past it meanwhile.
+        let number = try Int.fetchOne(try db.cachedStatement(sql: JournalSQL.insertAttempt), arguments: [
+                entryID, attempt.number, attempt.startedAt.unixMilliseconds, attempt.durationMs, attempt.status,
+                attempt.transportError?.kind.rawValue, attempt.outcome.rawValue,
+                attempt.status == nil ? nil : JSONColumn.encode(attempt.responseHeaders),
+                errorMessage, error?.errorCode, error?.errors?.jsonText,
+                keepsBody ? error?.kind.rawValue : nil, keepsBody ? error?.raw : nil,
+                keepsBody ? error?.size : nil, attempt.retryAfterMs,
+                attempt.rateLimitLimit, attempt.rateLimitRemaining, attempt.rateLimitReset,
+            ]) ?? attempt.number
+        let isSuccess = attempt.outcome == .success
+        let moves = transition != nil
+        let keepsLease = transition?.state == .inFlight
+        // The count is history: it moves whoever holds the lease. The rest is decided by the sender
+        // that holds the lease, or that saw a success — the truth about an entry nobody is sending now.
+        guard let current = try Row.fetchOne(try db.cachedStatement(sql: JournalSQL.leaseAndState), arguments: [entryID]) else {
+            throw JournalError(.notFound, "entry \(entryID) vanished while its attempt was recorded", entryID: entryID)
+        }
+        let state = EntryState(rawValue: current[1] as String)
+        let holds = current[0] as String? == leaseOwner
+            || (isSuccess && [.queued, .pending, .failed, .expired].contains(state))
+        if holds {
+            try db.cachedStatement(sql: JournalSQL.recordHeld).execute(arguments: [
+                "number": number, "now": now, "id": entryID,
+                "status": attempt.status, "transport": attempt.transportError?.kind.rawValue,
+                "message": isSuccess ? nil : errorMessage, "code": isSuccess ? nil : error?.errorCode,
+                "moves": moves, "keepsLease": keepsLease, "state": transition?.state.rawValue,
+                "next": transition?.nextAttemptAt?.unixMilliseconds,
+                "notBefore": transition?.state == .queued ? attempt.serverNotBefore?.unixMilliseconds : nil,
+            ])
+        } else {
+            try db.cachedStatement(sql: JournalSQL.recordCount).execute(arguments: ["number": number, "now": now, "id": entryID])
+        }
+        try db.cachedStatement(sql: JournalSQL.advanceChangeClock).execute()
+        if let budget = attempt.budget {
+            // Within one window the budget only shrinks, so the lowest word on it wins, whatever
+            // order concurrent answers are recorded in; a later window starts afresh.
+            try db.cachedStatement(sql: """
+                INSERT INTO budget (key, remaining, resetAt, seenAt)
+                SELECT endpoint, ?, ?, ? FROM entry WHERE id = ?
+                ON CONFLICT (key) DO UPDATE SET
+                    remaining = IIF(excluded.resetAt > budget.resetAt, excluded.remaining, MIN(budget.remaining, excluded.remaining)),
+                    resetAt = MAX(budget.resetAt, excluded.resetAt),
+                    seenAt = excluded.seenAt
+                WHERE excluded.resetAt >= budget.resetAt
+                """).execute(arguments: [budget.remaining, budget.resetAt.unixMilliseconds, now, entryID])
+            if budget.remaining == 0, attempt.status != 429 {
+                // Spent: nothing more goes to the endpoint before the reset, from any process.
                 try db.cachedStatement(sql: """
                     INSERT INTO hold (key, until, reason, setAt)
-                    SELECT endpoint, ?, 'rate limited (429)', ? FROM entry WHERE id = ?
+                    SELECT endpoint, ?, 'rate limit spent (X-Ratelimit-Remaining: 0)', ? FROM entry WHERE id = ?
                     ON CONFLICT (key) DO UPDATE SET until = MAX(until, excluded.until), reason = excluded.reason, setAt = excluded.setAt
-                    """).execute(arguments: [until.unixMilliseconds, now, entryID])
+                    """).execute(arguments: [budget.resetAt.unixMilliseconds, now, entryID])
             }
-            if var entry = base, entry.id == entryID,
-               let row = try Row.fetchOne(try db.cachedStatement(sql: JournalSQL.outcomeColumns), arguments: [entryID]) {
-                try entry.update(from: row)
-                return entry
-            }
-            guard let entry = try Entry.fetchOne(try db.cachedStatement(sql: "\(Self.entrySelection) WHERE entry.id = ?"), arguments: [entryID]) else {
-                throw JournalError(.notFound, "entry \(entryID) vanished while its attempt was recorded", entryID: entryID)
-            }
+        }
+        if attempt.status == 429, let until = attempt.serverNotBefore {
+            try db.cachedStatement(sql: """
+                INSERT INTO hold (key, until, reason, setAt)
+                SELECT endpoint, ?, 'rate limited (429)', ? FROM entry WHERE id = ?
+                ON CONFLICT (key) DO UPDATE SET until = MAX(until, excluded.until), reason = excluded.reason, setAt = excluded.setAt
+                """).execute(arguments: [until.unixMilliseconds, now, entryID])
+        }
+        if var entry = base, entry.id == entryID,
+           let row = try Row.fetchOne(try db.cachedStatement(sql: JournalSQL.outcomeColumns), arguments: [entryID]) {
+            try entry.update(from: row)
             return entry
         }
+        guard let entry = try Entry.fetchOne(try db.cachedStatement(sql: "\(Self.entrySelection) WHERE entry.id = ?"), arguments: [entryID]) else {
+            throw JournalError(.notFound, "entry \(entryID) vanished while its attempt was recorded", entryID: entryID)
+        }
+        return entry
     }
 
     /// Extends a lease its owner still holds; false when another sender has taken the entry.
@@ -168,46 +183,51 @@ extension Journal {
     /// Leases up to `limit` due entries to `owner`, oldest first, in one statement: two replayers
     /// never take the same entry.
     package func claim(_ filter: ClaimFilter, limit: Int, owner: String, leaseDuration: Duration, now: Date) async throws -> [Entry] {
-        // Off the caller's thread: a drain claims its next batch while its workers send.
+        // Off the caller's thread: a claim is made while other work of the caller is under way.
         try await write("replay from", inline: false) { db in
-            var arguments = Self.dueArguments(filter, now: now)
-            _ = arguments.append(contentsOf: [
-                "owner": owner, "until": now.addingTimeInterval(leaseDuration.timeInterval).unixMilliseconds, "limit": limit,
-                // Candidates read past entries an endpoint's budget leaves out, within a bound.
-                "scan": max(limit * 4, 64),
-                "inFlight": EntryState.inFlight.rawValue,
-            ])
-            // Each entry gets a lease of its own — the claim's token and the entry's id — so that a
-            // note one sender leaves about one entry is never read as another's. The claimed rows come
-            // back whole from the statement itself, not from a second query.
-            let lease = "state = :inFlight, leaseOwner = IIF(:limit = 1, :owner, :owner || '.' || id), leaseExpiresAt = :until, updatedAt = :now"
-            let returning = "RETURNING *, (SELECT errors FROM attempt WHERE attempt.entryId = entry.id AND attempt.number = entry.attemptCount) AS lastErrors"
-            // Without a budget in force anywhere, every due candidate may go: the first ones in id
-            // order, with no ranking per endpoint (a window over `scan` candidates, per claim).
-            let budgeted = try Bool.fetchOne(
-                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM budget WHERE resetAt > ?)"), arguments: [now.unixMilliseconds]) ?? true
-            let claim = try db.cachedStatement(sql: budgeted ? """
-                UPDATE entry SET \(lease)
-                WHERE id IN (
-                    SELECT due.id FROM (
-                        SELECT id, endpoint, ROW_NUMBER() OVER (PARTITION BY endpoint ORDER BY id) AS rank FROM (
-                            SELECT entry.id, entry.endpoint FROM entry INDEXED BY entry_due
-                            WHERE \(Self.dueClause(filter)) ORDER BY entry.id LIMIT :scan)
-                    ) AS due
-                    LEFT JOIN budget ON budget.key = due.endpoint AND budget.resetAt > :now
-                    -- No more sends start to an endpoint than its budget, less those in flight, allows.
-                    WHERE budget.key IS NULL OR due.rank <= budget.remaining
-                        - (SELECT COUNT(*) FROM entry AS sending WHERE sending.state = :inFlight AND sending.endpoint = due.endpoint)
-                    ORDER BY due.id LIMIT :limit)
-                \(returning)
-                """ : """
-                UPDATE entry SET \(lease)
-                WHERE id IN (
-                    SELECT entry.id FROM entry INDEXED BY entry_due WHERE \(Self.dueClause(filter)) ORDER BY entry.id LIMIT :limit)
-                \(returning)
-                """)
-            return try Entry.fetchAll(claim, arguments: arguments).sorted { $0.id < $1.id }
+            try Self.claim(filter, limit: limit, owner: owner, leaseDuration: leaseDuration, now: now, in: db)
         }
+    }
+
+    /// Leases up to `limit` due entries in the caller's transaction, oldest first.
+    static func claim(_ filter: ClaimFilter, limit: Int, owner: String, leaseDuration: Duration, now: Date, in db: Database) throws -> [Entry] {
+        var arguments = Self.dueArguments(filter, now: now)
+        _ = arguments.append(contentsOf: [
+            "owner": owner, "until": now.addingTimeInterval(leaseDuration.timeInterval).unixMilliseconds, "limit": limit,
+            // Candidates read past entries an endpoint's budget leaves out, within a bound.
+            "scan": max(limit * 4, 64),
+            "inFlight": EntryState.inFlight.rawValue,
+        ])
+        // Each entry gets a lease of its own — the claim's token and the entry's id — so that a
+        // note one sender leaves about one entry is never read as another's. The claimed rows come
+        // back whole from the statement itself, not from a second query.
+        let lease = "state = :inFlight, leaseOwner = IIF(:limit = 1, :owner, :owner || '.' || id), leaseExpiresAt = :until, updatedAt = :now"
+        let returning = "RETURNING *, (SELECT errors FROM attempt WHERE attempt.entryId = entry.id AND attempt.number = entry.attemptCount) AS lastErrors"
+        // Without a budget in force anywhere, every due candidate may go: the first ones in id
+        // order, with no ranking per endpoint (a window over `scan` candidates, per claim).
+        let budgeted = try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM budget WHERE resetAt > ?)"), arguments: [now.unixMilliseconds]) ?? true
+        let claim = try db.cachedStatement(sql: budgeted ? """
+            UPDATE entry SET \(lease)
+            WHERE id IN (
+                SELECT due.id FROM (
+                    SELECT id, endpoint, ROW_NUMBER() OVER (PARTITION BY endpoint ORDER BY id) AS rank FROM (
+                        SELECT entry.id, entry.endpoint FROM entry INDEXED BY entry_due
+                        WHERE \(Self.dueClause(filter)) ORDER BY entry.id LIMIT :scan)
+                ) AS due
+                LEFT JOIN budget ON budget.key = due.endpoint AND budget.resetAt > :now
+                -- No more sends start to an endpoint than its budget, less those in flight, allows.
+                WHERE budget.key IS NULL OR due.rank <= budget.remaining
+                    - (SELECT COUNT(*) FROM entry AS sending WHERE sending.state = :inFlight AND sending.endpoint = due.endpoint)
+                ORDER BY due.id LIMIT :limit)
+            \(returning)
+            """ : """
+            UPDATE entry SET \(lease)
+            WHERE id IN (
+                SELECT entry.id FROM entry INDEXED BY entry_due WHERE \(Self.dueClause(filter)) ORDER BY entry.id LIMIT :limit)
+            \(returning)
+            """)
+        return try Entry.fetchAll(claim, arguments: arguments).sorted { $0.id < $1.id }
     }
 
     /// Gives back claimed entries that were never sent (a drain stopped before it reached them): they
