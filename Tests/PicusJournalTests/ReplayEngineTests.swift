@@ -354,7 +354,7 @@ struct LeaseTests {
         // The abandoned attempt was 1, the late one 2: the new holder's next attempt is 3, and so is a second recovery's.
         let attempts = try await journal.attempts(ofEntry: entry.id)
         #expect(attempts.map(\.number) == [1, 2])
-        _ = try await journal.renewLease(of: entry.id, owner: "new", until: Date().addingTimeInterval(-1))
+        _ = try await journal.renewLeases([(entry.id, "new")], until: Date().addingTimeInterval(-1))
         _ = try await journal.recoverAbandoned(now: Date(), replay: true)
         #expect(try await journal.attempts(ofEntry: entry.id).map(\.number) == [1, 2, 3])
     }

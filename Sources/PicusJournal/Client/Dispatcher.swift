@@ -19,6 +19,8 @@ package final class Dispatcher: Sendable {
     package let origin: String
     /// Spans and trace context for every attempt.
     package let tracing: AttemptTracing
+    /// Keeps the leases of the entries being sent alive.
+    private let leases: LeaseRenewer
 
     package init(journal: Journal, baseURL: URL, credentials: (any CredentialProvider)?, transport: any HTTPTransport,
                  configuration: JournaledClient.Configuration) {
@@ -29,6 +31,7 @@ package final class Dispatcher: Sendable {
         self.configuration = configuration
         self.origin = Self.origin(of: baseURL)
         self.tracing = AttemptTracing(tracer: configuration.tracer)
+        leases = LeaseRenewer(journal: journal, duration: configuration.leaseDuration, logger: configuration.logger)
     }
 
     private var policy: RetryPolicy { configuration.retryPolicy }
@@ -55,8 +58,7 @@ package final class Dispatcher: Sendable {
         _ entry: Entry, headers: [String: String], body: Data?, caller: ServiceContext?, claimingNext next: NextClaim? = nil
     ) async throws -> Delivery {
         let lease = entry.leaseOwner ?? ""
-        let keeper = LeaseKeeper(journal: journal, entryID: entry.id, lease: lease, duration: configuration.leaseDuration,
-                                 confirmedUntil: entry.leaseExpiresAt ?? Date(), logger: logger)
+        let keeper = leases.keep(lease, on: entry.id, confirmedUntil: entry.leaseExpiresAt ?? Date())
         defer { keeper.stop() }
         do {
             return try await attempt(entry, headers: headers, body: body, caller: caller, keeper: keeper, next: next)

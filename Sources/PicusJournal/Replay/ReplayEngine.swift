@@ -97,10 +97,11 @@ public actor ReplayEngine {
     public let client: JournaledClient
     /// How the engine behaves.
     public let configuration: Configuration
-    private var consecutiveOutages = 0
+    /// What the workers note about every entry, without a hop onto the engine: the outages in a
+    /// row, and when the engine last showed progress.
+    private let progress = LockedValue(Progress())
     /// Whether ``run(onReplay:)`` is running, and since when it last showed progress.
     private var isRunning = false
-    private var lastProgressAt: Date?
     /// Why the journal cannot be written now (a full disk, a lock held too long), while it cannot.
     private var journalProblem: String?
     private var lastGaugesAt: ContinuousClock.Instant?
@@ -117,8 +118,8 @@ public actor ReplayEngine {
 
     /// Sends the claimed entries: the client's, with this engine's lease duration.
     private let dispatcher: Dispatcher
-    private var journal: Journal { dispatcher.journal }
-    private var leaseDuration: Duration { dispatcher.configuration.leaseDuration }
+    private nonisolated var journal: Journal { dispatcher.journal }
+    private nonisolated var leaseDuration: Duration { dispatcher.configuration.leaseDuration }
 
     /// The entries a drain with these options would send now, without sending them.
     public func plan(_ options: DrainOptions = DrainOptions()) async throws -> [Entry] {
@@ -147,12 +148,19 @@ public actor ReplayEngine {
         let workers = max(1, min(configuration.concurrency, options.limit ?? Int.max))
         let pass = DrainPass(cursor: DrainCursor(limit: options.limit, force: options.force), batchSize: workers,
                              metrics: dispatcher.configuration.metrics, onReplay: onReplay)
+        // Each worker runs in a task of its own, which the drain's cancellation does not reach: a
+        // request under way goes out whole and is recorded; the worker then stops.
+        let stop = LockedValue(false)
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<workers {
-                    group.addTask { try await self.work(options, pass: pass) }
+            try await withTaskCancellationHandler {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<workers {
+                        group.addTask { try await Task { try await self.work(options, pass: pass, stop: stop) }.value }
+                    }
+                    try await group.waitForAll()
                 }
-                try await group.waitForAll()
+            } onCancel: {
+                stop.withLock { $0 = true }
             }
         } catch {
             // Claimed but never sent: back to the queue, or they would stay leased to this live process.
@@ -160,7 +168,7 @@ public actor ReplayEngine {
             throw error
         }
         try await journal.release(await pass.takeUnsent())
-        summary.items = await pass.items
+        summary.items = pass.items
         if let hold = try await journal.holds().first(where: { $0.key == "*" }) {
             summary.hostBackedOffUntil = hold.until
         }
@@ -250,6 +258,7 @@ public actor ReplayEngine {
     /// ``Configuration/stallLimit``, the last write reached the journal, and the journal reads now.
     /// Reports the queue gauges as it goes.
     public func health(now: Date = Date()) async -> Health {
+        let lastProgressAt = progress.withLock { $0.lastAt }
         var health = Health(isHealthy: false, lastProgressAt: lastProgressAt)
         do {
             let queue = try await journal.queueSnapshot(now: now)
@@ -271,8 +280,8 @@ public actor ReplayEngine {
         return health
     }
 
-    private func noteProgress() {
-        lastProgressAt = Date()
+    private nonisolated func noteProgress() {
+        progress.withLock { $0.lastAt = Date() }
     }
 
     /// Reports the queue gauges once per ``Configuration/gaugeInterval``.
@@ -290,10 +299,10 @@ public actor ReplayEngine {
     /// the transaction that records the outcome, and the outcomes of several workers share a commit:
     /// one commit per entry or fewer. The first entries, and the next after an outage, come from a
     /// claim of the pass, one statement for as many workers as wait.
-    private func work(_ options: DrainOptions, pass: DrainPass) async throws {
+    private nonisolated func work(_ options: DrainOptions, pass: DrainPass, stop: LockedValue<Bool>) async throws {
         var carried: Entry?
         do {
-            while !Task.isCancelled {
+            while !stop.withLock({ $0 }) {
                 var taken = carried
                 carried = nil
                 if taken == nil {
@@ -302,22 +311,20 @@ public actor ReplayEngine {
                 guard let entry = taken else { return }
                 let next = options.entryID == nil
                     ? NextClaim(cursor: pass.cursor, owner: try dispatcher.makeLease(), leaseDuration: leaseDuration) : nil
-                // The request goes out whole even if the drain is cancelled meanwhile.
-                let delivery = try await Task { try await self.replay(entry, claimingNext: next) }.value
-                await pass.append(Summary.Item(entry: delivery.entry, summary: delivery.summary))
+                let delivery = try await replay(entry, claimingNext: next)
+                pass.append(Summary.Item(entry: delivery.entry, summary: delivery.summary))
                 noteProgress()
-                switch next?.outcome {
-                case .claimed(let entry):
+                if case .claimed(let entry) = next?.outcome {
                     carried = entry
                     dispatcher.configuration.metrics.replayLag(Date().timeIntervalSince(entry.dueAt ?? entry.createdAt))
-                case .nothingDue: return
-                case nil: break
                 }
                 try await noteOutcome(delivery)
                 if Self.isOutage(delivery) {
-                    // What was claimed ahead goes back, so that a host backoff holds it too.
+                    // What the pass claimed ahead goes back, so that a host backoff holds it too.
                     try await journal.release(await pass.takeUnsent())
                 }
+                // Nothing more was due when this outcome was recorded: the pass is over for this worker.
+                if case .nothingDue = next?.outcome { return }
             }
         } catch {
             if let carried { try? await journal.release([carried]) }
@@ -338,21 +345,27 @@ public actor ReplayEngine {
     }
 
     /// Counts consecutive outages and backs the host off after too many.
-    private func noteOutcome(_ delivery: Delivery) async throws {
-        guard Self.isOutage(delivery) else {
-            consecutiveOutages = 0
-            return
+    private nonisolated func noteOutcome(_ delivery: Delivery) async throws {
+        let isOutage = Self.isOutage(delivery)
+        let outages = progress.withLock { progress in
+            progress.consecutiveOutages = isOutage ? progress.consecutiveOutages + 1 : 0
+            return progress.consecutiveOutages
         }
-        consecutiveOutages += 1
-        guard consecutiveOutages >= configuration.outagesBeforeHostBackoff else { return }
+        guard isOutage, outages >= configuration.outagesBeforeHostBackoff else { return }
         let now = Date()
         let policy = dispatcher.configuration.retryPolicy
-        let backoff = policy.backoff(afterAttempt: consecutiveOutages - configuration.outagesBeforeHostBackoff + 1,
+        let backoff = policy.backoff(afterAttempt: outages - configuration.outagesBeforeHostBackoff + 1,
                                      random: Double.random(in: 0.5..<1))
         var until = now.addingTimeInterval(backoff.timeInterval)
         if let server = delivery.entry.notBefore, server > until { until = server }
-        configuration.logger.info("host backed off", metadata: ["picus.replay.outages": "\(consecutiveOutages)", "picus.replay.until": "\(ISO8601.string(from: until))"])
-        try await journal.hold("*", until: until, reason: "\(consecutiveOutages) consecutive outages", now: now)
+        configuration.logger.info("host backed off", metadata: ["picus.replay.outages": "\(outages)", "picus.replay.until": "\(ISO8601.string(from: until))"])
+        try await journal.hold("*", until: until, reason: "\(outages) consecutive outages", now: now)
+    }
+
+    /// What the workers note as entries finish.
+    private struct Progress {
+        var consecutiveOutages = 0
+        var lastAt: Date?
     }
 }
 
@@ -361,10 +374,11 @@ public actor ReplayEngine {
 private actor DrainPass {
     /// Where the drain is in the journal, and how many entries it may still take.
     nonisolated let cursor: DrainCursor
-    private(set) var items: [ReplayEngine.Summary.Item] = []
+    /// What was replayed, in the order it finished; appended by the workers without a hop.
+    private nonisolated let replayed = LockedValue<[ReplayEngine.Summary.Item]>([])
     private var isClaiming = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
-    private let onReplay: @Sendable (ReplayEngine.Summary.Item) -> Void
+    private nonisolated let onReplay: @Sendable (ReplayEngine.Summary.Item) -> Void
     private let metrics: JournalMetrics
     /// How many entries one claim of the pass takes: one per worker.
     private let batchSize: Int
@@ -411,9 +425,14 @@ private actor DrainPass {
         return claimed.isEmpty ? nil : claimed.removeFirst()
     }
 
-    func append(_ item: ReplayEngine.Summary.Item) {
-        items.append(item)
-        onReplay(item)
+    nonisolated var items: [ReplayEngine.Summary.Item] { replayed.withLock { $0 } }
+
+    /// Notes a replayed entry and tells the caller, one entry at a time.
+    nonisolated func append(_ item: ReplayEngine.Summary.Item) {
+        replayed.withLock { items in
+            items.append(item)
+            onReplay(item)
+        }
     }
 }
 

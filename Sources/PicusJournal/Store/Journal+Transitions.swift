@@ -144,12 +144,15 @@ extension Journal {
         return entry
     }
 
-    /// Extends a lease its owner still holds; false when another sender has taken the entry.
-    package func renewLease(of entryID: Int64, owner: String, until: Date) async throws -> Bool {
-        try await write("write to") { db in
-            try db.cachedStatement(sql: "UPDATE entry SET leaseExpiresAt = ? WHERE id = ? AND state = ? AND leaseOwner = ?")
-                .execute(arguments: [until.unixMilliseconds, entryID, EntryState.inFlight.rawValue, owner])
-            return db.changesCount > 0
+    /// Extends leases their owners still hold, in one write; for each, false when another sender has
+    /// taken the entry.
+    package func renewLeases(_ leases: [(entryID: Int64, owner: String)], until: Date) async throws -> [Bool] {
+        try await write("write to", inline: false) { db in
+            let renew = try db.cachedStatement(sql: "UPDATE entry SET leaseExpiresAt = ? WHERE id = ? AND state = ? AND leaseOwner = ?")
+            return try leases.map { lease in
+                try renew.execute(arguments: [until.unixMilliseconds, lease.entryID, EntryState.inFlight.rawValue, lease.owner])
+                return db.changesCount > 0
+            }
         }
     }
 
