@@ -33,4 +33,14 @@ struct RedactorTests {
     @Test func redactsSecretQueryParameters() {
         #expect(Redactor.query("limit=10&token=abc&api_key=k&offset=0") == "limit=10&token=<redacted>&api_key=<redacted>&offset=0")
     }
+
+    @Test func scrubsEverySecretValueWhereverItStandsInAText() {
+        let secret = "tok-\u{e9}-12345678"
+        #expect(Redactor.scrub("Bearer \(secret)", secrets: [secret]) == "Bearer <redacted>")
+        #expect(Redactor.scrub(secret, secrets: [secret]) == "<redacted>")
+        #expect(Redactor.scrub("\(secret),\u{1F600}\(secret)", secrets: [secret]) == "<redacted>,\u{1F600}<redacted>")
+        #expect(Redactor.scrub("tok-\u{e9}-1234567", secrets: [secret]) == "tok-\u{e9}-1234567", "a prefix is not the secret")
+        #expect(Redactor.scrub("x-short", secrets: ["short"]) == "x-short", "values under 8 bytes are never scrubbed")
+        #expect(Redactor.scrub("", secrets: [secret]).isEmpty)
+    }
 }

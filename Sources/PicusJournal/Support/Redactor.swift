@@ -37,12 +37,29 @@ public enum Redactor {
     /// Replaces every occurrence of each secret value in `text`.
     public static func scrub(_ text: String, secrets: [String]) -> String {
         var text = text
-        // A byte search first: Foundation's `contains` on Linux goes through CFString, on every
-        // header of every response.
-        for secret in secrets where secret.utf8.count >= 8 && text.utf8.firstRange(of: secret.utf8) != nil {
+        // A byte search first, on every header of every response: Foundation's `contains` goes through
+        // CFString on Linux, and the standard library's generic `firstRange(of:)` cost 6% of a send.
+        for secret in secrets where secret.utf8.count >= 8 && occurs(secret, in: text) {
             text = text.replacingOccurrences(of: secret, with: placeholder)
         }
         return text
+    }
+
+    /// Whether `needle`'s UTF-8 bytes occur in `text`'s.
+    private static func occurs(_ needle: String, in text: String) -> Bool {
+        var needle = needle
+        var text = text
+        return needle.withUTF8 { needle in
+            text.withUTF8 { text in
+                guard let first = needle.first, needle.count <= text.count else { return needle.isEmpty }
+                var start = 0
+                while start <= text.count - needle.count {
+                    if text[start] == first, needle.indices.allSatisfy({ text[start + $0] == needle[$0] }) { return true }
+                    start += 1
+                }
+                return false
+            }
+        }
     }
 
     /// Whether a header, JSON key or query parameter name names a secret.
