@@ -7,6 +7,7 @@ import PicusSandbox
 /// The benchmark: each scenario against a baseline measured in the same run.
 ///
 /// Usage: picus-journal-bench [--requests N] [--format table|json] [--only request|concurrent|drain|paced|journal]
+///                            [--concurrency N] (the drain at that concurrency alone)
 ///
 /// `--format json` prints one JSON object, the contract of issue 10:
 /// `{"writeAhead": {"full": {"journalMs", "rawSQLiteMs"}, "normal": {…}},
@@ -26,6 +27,9 @@ struct Benchmark {
         // `--only request|concurrent|drain|journal` runs one section: for a profiler.
         let only = arguments.firstIndex(of: "--only").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
         func runs(_ section: String) -> Bool { only == nil || only == section }
+        // `--concurrency N` runs the drain at that concurrency alone: for a profiler too.
+        let drainConcurrencies = arguments.firstIndex(of: "--concurrency")
+            .flatMap { $0 + 1 < arguments.count ? Int(arguments[$0 + 1]) : nil }.map { [$0] } ?? [1, 4, 8]
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("picus-journal-bench-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -87,18 +91,24 @@ struct Benchmark {
             say("")
             say("Concurrent sends: \(requests) GET /v1/agents from 8 tasks through one JournaledClient, durability full")
             say("")
+            let bareCPU = ProcessCPU()
             let bareConcurrent = try await rate(requests, concurrency: 8) { try await bareGET(transport) }
+            let bareCPUMs = bareCPU.milliseconds / Double(requests)
             let sendJournal = try Journal(path: folder.appendingPathComponent("concurrent.sqlite").path)
             let sendClient = JournaledClient(journal: sendJournal, baseURL: sandbox.url, credentials: credentials, transport: transport)
+            let journaledCPU = ProcessCPU()
             let journaledConcurrent = try await rate(requests, concurrency: 8) {
                 let delivery = try await sendClient.send(.get("/v1/agents"))
                 precondition(delivery.isSuccess)
             }
+            let journaledCPUMs = journaledCPU.milliseconds / Double(requests)
             say(pad("concurrency", 14) + pad("bare req/s", 14) + pad("journaled req/s", 18) + "× baseline")
             say(pad("8", 14) + pad(String(Int(bareConcurrent)), 14) + pad(String(Int(journaledConcurrent)), 18)
-                + format(journaledConcurrent / bareConcurrent, digits: 2))
+                + pad(format(journaledConcurrent / bareConcurrent, digits: 2), 12)
+                + "CPU per request: bare \(format(bareCPUMs)) ms, journaled \(format(journaledCPUMs)) ms")
             report["concurrentSend"] = .object(["8": .object([
                 "journaledPerSecond": .number(journaledConcurrent), "barePerSecond": .number(bareConcurrent),
+                "cpuMsPerRequest": .number(journaledCPUMs), "bareCpuMsPerRequest": .number(bareCPUMs),
             ])])
 
         }
@@ -109,7 +119,8 @@ struct Benchmark {
             say("")
             say(pad("concurrency", 14) + pad("bare req/s", 14) + pad("drain entries/s", 18) + "× baseline")
             var drainReport: [String: JSONValue] = [:]
-            for concurrency in [1, 4, 8] {
+            for concurrency in drainConcurrencies {
+                let bareCPU = ProcessCPU()
                 let bareRate = try await rate(requests, concurrency: concurrency) {
                     let response = try await transport.send(HTTPRequest(
                         method: .post, url: sandbox.url.appendingPathComponent("v1/simulations"), headerFields: [
@@ -118,6 +129,7 @@ struct Benchmark {
                         ]), body: Data(#"{"simulation_name":"bare-\#(UUID().uuidString)"}"#.utf8), options: TransportOptions())
                     precondition(response.status == 201)
                 }
+                let bareCPUMs = bareCPU.milliseconds / Double(requests)
                 let journal = try Journal(path: folder.appendingPathComponent("drain-\(concurrency).sqlite").path)
                 // Where the time goes, from the library's own timers.
                 let timers = TestMetrics()
@@ -133,8 +145,10 @@ struct Benchmark {
                 let engine = ReplayEngine(client: client, configuration: configuration)
                 let clock = ContinuousClock()
                 let start = clock.now
+                let drainCPU = ProcessCPU()
                 let summary = try await engine.drain()
                 let seconds = (clock.now - start).seconds
+                let drainCPUMs = drainCPU.milliseconds / Double(requests)
                 precondition(summary.succeeded.count == requests)
                 let drainRate = Double(requests) / seconds
                 func meanMs(_ label: String, _ dimensions: [(String, String)]) -> Double {
@@ -146,8 +160,12 @@ struct Benchmark {
                 let attemptMs = meanMs(JournalMetrics.Name.attemptDuration, [("endpoint", "POST /v1/simulations"), ("outcome", "success")])
                 say(pad(String(concurrency), 14) + pad(String(Int(bareRate)), 14) + pad(String(Int(drainRate)), 18)
                     + pad(format(drainRate / bareRate, digits: 2), 12)
-                    + "claim \(format(claimMs)) ms, attempt \(format(attemptMs)) ms, record \(format(recordMs)) ms (means)")
-                drainReport[String(concurrency)] = .object(["entriesPerSecond": .number(drainRate), "bareRequestsPerSecond": .number(bareRate)])
+                    + "claim \(format(claimMs)) ms, attempt \(format(attemptMs)) ms, record \(format(recordMs)) ms (means); "
+                    + "CPU per request: bare \(format(bareCPUMs)) ms, drain \(format(drainCPUMs)) ms")
+                drainReport[String(concurrency)] = .object([
+                    "entriesPerSecond": .number(drainRate), "bareRequestsPerSecond": .number(bareRate),
+                    "cpuMsPerEntry": .number(drainCPUMs), "bareCpuMsPerRequest": .number(bareCPUMs),
+                ])
             }
             report["drain"] = .object(drainReport)
         }
@@ -312,6 +330,22 @@ struct Benchmark {
 
     static func format(_ value: Double, digits: Int = 3) -> String {
         String(format: "%.\(digits)f", value)
+    }
+}
+
+/// The CPU time this process spent since this value was made, all threads and the kernel's work for
+/// them: the sandbox's share included, as on the wall clock. Where the wall clock says how fast, this
+/// says how much of the two cores each request took.
+struct ProcessCPU {
+    private let start = Self.now()
+
+    var milliseconds: Double { Self.now() - start }
+
+    private static func now() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func ms(_ time: timeval) -> Double { Double(time.tv_sec) * 1000 + Double(time.tv_usec) / 1000 }
+        return ms(usage.ru_utime) + ms(usage.ru_stime)
     }
 }
 
