@@ -53,15 +53,9 @@ final class RawSQLite: @unchecked Sendable {
         guard sqlite3_step(holder) == SQLITE_ROW else { throw failure("read the lease") }
         sqlite3_reset(holder)
         let record = try statement(JournalSQL.recordHeld)
-        let named: [String: Value] = [
-            ":number": .int(number), ":now": .int(now), ":id": .int(id),
-            ":status": .int(200), ":transport": .null, ":message": .null, ":code": .null,
-            ":moves": .int(1), ":keepsLease": .int(0), ":state": .text("succeeded"), ":next": .null, ":notBefore": .null,
-        ]
-        for (name, value) in named {
-            let index = sqlite3_bind_parameter_index(record, name)
-            if index > 0 { bind(value, at: index, in: record) }
-        }
+        let outcome: [Value] = [.int(number), .int(now), .int(200), .null, .null, .null,
+                                .int(1), .text("succeeded"), .null, .null, .int(0), .int(id)]
+        for (index, value) in outcome.enumerated() { bind(value, at: Int32(index + 1), in: record) }
         guard sqlite3_step(record) == SQLITE_DONE else { throw failure("record the outcome") }
         sqlite3_reset(record)
         let clock = try statement(JournalSQL.advanceChangeClock)

@@ -152,6 +152,23 @@ extension Entry {
     }
 
     /// Takes the columns an attempt's record changes from `row`; the rest stays as it was.
+    /// The columns an outcome changes, by position, from ``JournalSQL/outcomeColumns``: a lookup by
+    /// name folds the case of the column names it compares, twelve times an outcome.
+    mutating func update(fromOutcomeColumns row: Row) {
+        updatedAt = Date(unixMilliseconds: row[0])
+        state = EntryState(rawValue: row[1]) ?? .failed
+        attemptCount = row[2]
+        lastStatus = row[3]
+        lastTransportError = (row[4] as String?).flatMap(TransportError.Kind.init(rawValue:))
+        lastErrorMessage = row[5]
+        lastErrorCode = row[6]
+        nextAttemptAt = (row[7] as Int64?).map(Date.init(unixMilliseconds:))
+        notBefore = (row[8] as Int64?).map(Date.init(unixMilliseconds:))
+        leaseOwner = row[9]
+        leaseExpiresAt = (row[10] as Int64?).map(Date.init(unixMilliseconds:))
+        lastErrors = (row[11] as String?).flatMap { JSONValue(parsing: Data($0.utf8)) }
+    }
+
     mutating func update(from row: Row) throws {
         updatedAt = Date(unixMilliseconds: try row.decode(forColumn: "updatedAt"))
         state = EntryState(rawValue: try row.decode(forColumn: "state")) ?? .failed

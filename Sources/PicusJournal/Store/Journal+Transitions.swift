@@ -94,15 +94,13 @@ extension Journal {
             || (isSuccess && [.queued, .pending, .failed, .expired].contains(state))
         if holds {
             try db.cachedStatement(sql: JournalSQL.recordHeld).execute(arguments: [
-                "number": number, "now": now, "id": entryID,
-                "status": attempt.status, "transport": attempt.transportError?.kind.rawValue,
-                "message": isSuccess ? nil : errorMessage, "code": isSuccess ? nil : error?.errorCode,
-                "moves": moves, "keepsLease": keepsLease, "state": transition?.state.rawValue,
-                "next": transition?.nextAttemptAt?.unixMilliseconds,
-                "notBefore": transition?.state == .queued ? attempt.serverNotBefore?.unixMilliseconds : nil,
+                number, now, attempt.status, attempt.transportError?.kind.rawValue,
+                isSuccess ? nil : errorMessage, isSuccess ? nil : error?.errorCode,
+                moves, transition?.state.rawValue, transition?.nextAttemptAt?.unixMilliseconds,
+                transition?.state == .queued ? attempt.serverNotBefore?.unixMilliseconds : nil, keepsLease, entryID,
             ])
         } else {
-            try db.cachedStatement(sql: JournalSQL.recordCount).execute(arguments: ["number": number, "now": now, "id": entryID])
+            try db.cachedStatement(sql: JournalSQL.recordCount).execute(arguments: [number, now, entryID])
         }
         try db.cachedStatement(sql: JournalSQL.advanceChangeClock).execute()
         if let budget = attempt.budget {
@@ -135,7 +133,7 @@ extension Journal {
         }
         if var entry = base, entry.id == entryID,
            let row = try Row.fetchOne(try db.cachedStatement(sql: JournalSQL.outcomeColumns), arguments: [entryID]) {
-            try entry.update(from: row)
+            entry.update(fromOutcomeColumns: row)
             return entry
         }
         guard let entry = try Entry.fetchOne(try db.cachedStatement(sql: "\(Self.entrySelection) WHERE entry.id = ?"), arguments: [entryID]) else {
@@ -426,27 +424,32 @@ package enum JournalSQL {
     /// It stamps the entry with the change clock's next value itself — ``advanceChangeClock`` must
     /// follow in the same transaction — so the change trigger, which stamps only rows whose `changeSeq`
     /// did not move, leaves it alone: one write of the row instead of two on every outcome.
+    ///
+    /// Parameters, by position (bound by name they cost a dictionary of names per outcome): the
+    /// attempt's number, now, status, transport error, error message, error code, whether the state
+    /// moves, the state, the next attempt, the server's `notBefore`, whether the lease is kept, the id.
     package static let recordHeld = """
         UPDATE entry SET changeSeq = (SELECT value + 1 FROM changeClock),
-            attemptCount = MAX(attemptCount, :number), updatedAt = :now,
-            lastStatus = :status, lastTransportError = :transport, lastErrorMessage = :message, lastErrorCode = :code,
-            state = IIF(:moves, :state, state),
-            nextAttemptAt = IIF(:moves, :next, nextAttemptAt),
-            notBefore = IIF(:moves, :notBefore, notBefore),
-            leaseOwner = IIF(:moves AND NOT :keepsLease, NULL, leaseOwner),
-            leaseExpiresAt = IIF(:moves AND NOT :keepsLease, NULL, leaseExpiresAt)
-        WHERE id = :id
+            attemptCount = MAX(attemptCount, ?1), updatedAt = ?2,
+            lastStatus = ?3, lastTransportError = ?4, lastErrorMessage = ?5, lastErrorCode = ?6,
+            state = IIF(?7, ?8, state),
+            nextAttemptAt = IIF(?7, ?9, nextAttemptAt),
+            notBefore = IIF(?7, ?10, notBefore),
+            leaseOwner = IIF(?7 AND NOT ?11, NULL, leaseOwner),
+            leaseExpiresAt = IIF(?7 AND NOT ?11, NULL, leaseExpiresAt)
+        WHERE id = ?12
         """
 
     /// An attempt recorded by a sender that no longer holds the entry: the count is history, the
-    /// rest is the holder's. Stamped like ``recordHeld``.
+    /// rest is the holder's. Stamped like ``recordHeld``. Parameters: the number, now, the id.
     package static let recordCount = """
         UPDATE entry SET changeSeq = (SELECT value + 1 FROM changeClock),
-            attemptCount = MAX(attemptCount, :number), updatedAt = :now
-        WHERE id = :id
+            attemptCount = MAX(attemptCount, ?1), updatedAt = ?2
+        WHERE id = ?3
         """
 
-    /// The columns an outcome changes, read back after it is recorded.
+    /// The columns an outcome changes, read back after it is recorded, in the order
+    /// ``Entry/update(fromOutcomeColumns:)`` reads them.
     package static let outcomeColumns = """
         SELECT updatedAt, state, attemptCount, lastStatus, lastTransportError, lastErrorMessage, lastErrorCode,
             nextAttemptAt, notBefore, leaseOwner, leaseExpiresAt,

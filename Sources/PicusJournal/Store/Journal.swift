@@ -125,7 +125,7 @@ public final class Journal: Sendable {
                 try Self.migrate(pool)
                 writer = pool
             }
-            commits = readOnly ? nil : GroupCommit(writer: writer, commitsOnCallerThread: configuration.durability == .normal)
+            commits = readOnly ? nil : GroupCommit(writer: writer)
             hasFullTextSearch = try writer.read { db in try db.tableExists("attemptSearch") }
             if !readOnly { try Self.checkShape(of: writer, path: path) }
         } catch {
