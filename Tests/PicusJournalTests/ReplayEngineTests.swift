@@ -186,6 +186,25 @@ struct ReplayEngineTests {
         }
     }
 
+    /// After a passing outage, the worker that met it claims one entry for itself: the others carry
+    /// their next entries already, and nothing is claimed for nobody to sit leased, unsent, until the
+    /// drain ends.
+    @Test func aPassingOutageMidDrainStillSendsEveryEntryInThePass() async throws {
+        let folder = try TemporaryFolder()
+        try await withSandbox(.unlimited) { sandbox in
+            let client = try makeClient(folder: folder, sandbox: sandbox)
+            for index in 0..<12 { try await client.enqueue(.post("/v1/simulations", json: #"{"simulation_name":"blip-\#(index)"}"#)) }
+            await sandbox.addFault(SandboxFault(status: 503, count: 1, path: "/v1/simulations"))
+            var configuration = ReplayEngine.Configuration()
+            configuration.concurrency = 4
+
+            let summary = try await ReplayEngine(client: client, configuration: configuration).drain()
+
+            #expect(summary.replayed == 12)
+            #expect(try await client.journal.countsByState() == [.succeeded: 11, .queued: 1])
+        }
+    }
+
     /// After an outage a worker claims nothing with its outcome; the entries other workers claimed
     /// ahead are sent or given back, and none is left leased to the live process.
     @Test func anOutageMidDrainLeavesNoEntryLeased() async throws {

@@ -50,10 +50,11 @@ package final class LeaseRenewer: Sendable {
     }
 
     /// The renewing task: it holds the renewer (and so the journal) only while it renews, never
-    /// while it sleeps, and ends at the first tick with no lease to keep.
+    /// while it sleeps, and ends at the first tick with no lease to keep. Detached: it serves every
+    /// sender, so it takes neither the priority nor the task-locals (trace context) of the first.
     private func startRenewing() {
         let interval = max(duration / 3, .milliseconds(50))
-        Task { [weak self] in
+        Task.detached { [weak self] in
             while true {
                 try? await Task.sleep(for: interval)
                 guard let self, await self.renewAll() else { return }

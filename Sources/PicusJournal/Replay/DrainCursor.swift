@@ -6,8 +6,9 @@ import GRDB
 ///
 /// Both are read and moved inside the claiming transactions, which the journal's writer runs one at
 /// a time, so claims made in one transaction — a batch, or the next entries of several workers
-/// whose outcomes share a commit — see each other. A claim whose transaction then fails leaves its
-/// entries waiting, behind the cursor: the next drain takes them.
+/// whose outcomes share a commit — see each other. A claim whose transaction then fails gives its
+/// share of the limit back (``returnTaken(_:)``); its entries wait behind the cursor, for the next
+/// drain.
 package final class DrainCursor: Sendable {
     private struct State {
         var afterID: Int64 = 0
@@ -22,6 +23,13 @@ package final class DrainCursor: Sendable {
     package init(limit: Int?, force: Bool) {
         state = LockedValue(State(remaining: limit))
         self.force = force
+    }
+
+    /// Gives back to the limit entries a claim took in a transaction that did not commit.
+    package func returnTaken(_ count: Int) {
+        state.withLock { state in
+            if let remaining = state.remaining { state.remaining = remaining + count }
+        }
     }
 
     /// Whether the drain may take no more entries.
@@ -69,6 +77,8 @@ package final class NextClaim: Sendable {
     private let owner: String
     private let leaseDuration: Duration
     private let settled = LockedValue<Outcome?>(nil)
+    /// How many entries the claim took in a transaction not yet known to have committed.
+    private let uncommitted = LockedValue(0)
 
     /// A claim of one entry past `cursor`, leased to `owner`.
     package init(cursor: DrainCursor, owner: String, leaseDuration: Duration) {
@@ -79,12 +89,24 @@ package final class NextClaim: Sendable {
 
     /// Claims in the caller's transaction, which records an outcome.
     func claim(now: Date, in db: Database) throws -> Entry? {
-        try cursor.claim(1, owner: owner, leaseDuration: leaseDuration, now: now, in: db).first
+        let entry = try cursor.claim(1, owner: owner, leaseDuration: leaseDuration, now: now, in: db).first
+        uncommitted.withLock { $0 += entry == nil ? 0 : 1 }
+        return entry
     }
 
     /// Called once the recording transaction committed.
     func settle(_ entry: Entry?) {
+        uncommitted.withLock { $0 = 0 }
         settled.withLock { $0 = entry.map(Outcome.claimed) ?? .nothingDue }
+    }
+
+    /// Called when the recording transaction failed: what the claim took goes back to the limit
+    /// (the record may be tried again, and claim again).
+    func rollBack() {
+        cursor.returnTaken(uncommitted.withLock { taken in
+            defer { taken = 0 }
+            return taken
+        })
     }
 
     /// What the claim found; nil when it was not made (the outcome was not final, or was an outage).

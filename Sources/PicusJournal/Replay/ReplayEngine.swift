@@ -155,7 +155,15 @@ public actor ReplayEngine {
             try await withTaskCancellationHandler {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for _ in 0..<workers {
-                        group.addTask { try await Task { try await self.work(options, pass: pass, stop: stop) }.value }
+                        group.addTask {
+                            do {
+                                try await Task { try await self.work(options, pass: pass, stop: stop) }.value
+                            } catch {
+                                // One worker failed: the others stop after the entry they are sending.
+                                stop.withLock { $0 = true }
+                                throw error
+                            }
+                        }
                     }
                     try await group.waitForAll()
                 }
@@ -321,7 +329,13 @@ public actor ReplayEngine {
                 try await noteOutcome(delivery)
                 if Self.isOutage(delivery) {
                     // What the pass claimed ahead goes back, so that a host backoff holds it too.
-                    try await journal.release(await pass.takeUnsent())
+                    let unsent = await pass.takeUnsent()
+                    do {
+                        try await journal.release(unsent)
+                    } catch {
+                        await pass.putBack(unsent)
+                        throw error
+                    }
                 }
                 // Nothing more was due when this outcome was recorded: the pass is over for this worker.
                 if case .nothingDue = next?.outcome { return }
@@ -384,6 +398,8 @@ private actor DrainPass {
     private let batchSize: Int
     /// Entries claimed by one statement and not yet taken by a worker.
     private var claimed: [Entry] = []
+    /// Whether the drain's first claim was made.
+    private var hasClaimed = false
 
     init(cursor: DrainCursor, batchSize: Int, metrics: JournalMetrics, onReplay: @escaping @Sendable (ReplayEngine.Summary.Item) -> Void) {
         self.cursor = cursor
@@ -398,9 +414,16 @@ private actor DrainPass {
         return claimed
     }
 
-    /// The next due entry past the cursor: one the pass claimed before, or the first of a new claim,
-    /// which takes as many entries as there are workers in one statement. Claims of the pass are
-    /// taken one at a time.
+    /// Entries that could not be given back: still the pass's, for the drain's last attempt.
+    func putBack(_ entries: [Entry]) {
+        claimed = entries + claimed
+    }
+
+    /// The next due entry past the cursor: one the pass claimed before, or the first of a new claim.
+    /// The drain's first claim takes one entry per worker in one statement; later ones — after an
+    /// outage, when a worker claimed nothing with its outcome — take one per worker waiting, since
+    /// the others carry their next entries already and an entry claimed for nobody would sit leased
+    /// with nobody renewing it. Claims of the pass are taken one at a time.
     func claimNext(
         _ options: ReplayEngine.DrainOptions, journal: Journal, owner: String, leaseDuration: Duration
     ) async throws -> Entry? {
@@ -414,7 +437,9 @@ private actor DrainPass {
         }
         if claimed.isEmpty, !cursor.isSpent {
             let now = Date()
-            let (cursor, batchSize) = (self.cursor, self.batchSize)
+            let batchSize = hasClaimed ? min(batchSize, 1 + waiters.count) : batchSize
+            hasClaimed = true
+            let cursor = self.cursor
             claimed = try await metrics.timing(.claim) {
                 try await journal.write("replay from", inline: false) { db in
                     try cursor.claim(batchSize, entryID: options.entryID, owner: owner, leaseDuration: leaseDuration, now: now, in: db)

@@ -54,13 +54,18 @@ extension Journal {
         _ attempt: NewAttempt, forEntry entryID: Int64, leaseOwner: String, then transition: EntryTransition?, base: Entry? = nil,
         claimingNext next: NextClaim? = nil
     ) async throws -> Entry {
-        let (entry, claimed) = try await write("write to") { db -> (Entry, Entry?) in
-            let entry = try Self.record(attempt, forEntry: entryID, leaseOwner: leaseOwner, then: transition, base: base, in: db)
-            // After the outcome, its holds and budget: the claim sees them.
-            return (entry, try next?.claim(now: Date(), in: db))
+        do {
+            let (entry, claimed) = try await write("write to") { db -> (Entry, Entry?) in
+                let entry = try Self.record(attempt, forEntry: entryID, leaseOwner: leaseOwner, then: transition, base: base, in: db)
+                // After the outcome, its holds and budget: the claim sees them.
+                return (entry, try next?.claim(now: Date(), in: db))
+            }
+            next?.settle(claimed)
+            return entry
+        } catch {
+            next?.rollBack()
+            throw error
         }
-        next?.settle(claimed)
-        return entry
     }
 
     private static func record(
