@@ -154,19 +154,19 @@ extension Entry {
     /// Takes the columns an attempt's record changes from `row`; the rest stays as it was.
     /// The columns an outcome changes, by position, from ``JournalSQL/outcomeColumns``: a lookup by
     /// name folds the case of the column names it compares, twelve times an outcome.
-    mutating func update(fromOutcomeColumns row: Row) {
-        updatedAt = Date(unixMilliseconds: row[0])
-        state = EntryState(rawValue: row[1]) ?? .failed
-        attemptCount = row[2]
-        lastStatus = row[3]
-        lastTransportError = (row[4] as String?).flatMap(TransportError.Kind.init(rawValue:))
-        lastErrorMessage = row[5]
-        lastErrorCode = row[6]
-        nextAttemptAt = (row[7] as Int64?).map(Date.init(unixMilliseconds:))
-        notBefore = (row[8] as Int64?).map(Date.init(unixMilliseconds:))
-        leaseOwner = row[9]
-        leaseExpiresAt = (row[10] as Int64?).map(Date.init(unixMilliseconds:))
-        lastErrors = (row[11] as String?).flatMap { JSONValue(parsing: Data($0.utf8)) }
+    mutating func update(fromOutcomeColumns row: DirectStatement) {
+        updatedAt = Date(unixMilliseconds: row.int64(0) ?? 0)
+        state = row.text(1).flatMap(EntryState.init(rawValue:)) ?? .failed
+        attemptCount = Int(row.int64(2) ?? 0)
+        lastStatus = row.int64(3).map { Int($0) }
+        lastTransportError = row.text(4).flatMap(TransportError.Kind.init(rawValue:))
+        lastErrorMessage = row.text(5)
+        lastErrorCode = row.text(6)
+        nextAttemptAt = row.int64(7).map(Date.init(unixMilliseconds:))
+        notBefore = row.int64(8).map(Date.init(unixMilliseconds:))
+        leaseOwner = row.text(9)
+        leaseExpiresAt = row.int64(10).map(Date.init(unixMilliseconds:))
+        lastErrors = row.text(11).flatMap { JSONValue(parsing: Data($0.utf8)) }
     }
 
     mutating func update(from row: Row) throws {

@@ -26,13 +26,19 @@ extension Journal {
                 new.leaseExpiresAt = nil
                 new.nextAttemptAt = Date(unixMilliseconds: until)
             }
-            let id = try Int64.fetchOne(try db.cachedStatement(sql: JournalSQL.insertEntry), arguments: [
-                    new.uuid.uuidString.lowercased(), createdAt, createdAt, new.origin, new.method, new.path, endpoint, new.query,
-                    JSONColumn.encode(new.headers), new.body, new.state.rawValue,
-                    new.state == .pending ? createdAt : new.nextAttemptAt?.unixMilliseconds, new.leaseOwner, new.leaseExpiresAt?.unixMilliseconds,
-                    new.isReplayable, new.traceContext.map { JSONColumn.encode($0.fields) },
-                ])
-            guard let id else { throw JournalError(.database, "the journal did not return the new entry") }
+            let insert = try DirectStatement(db, JournalSQL.insertEntry, [
+                new.uuid.uuidString.lowercased(), createdAt, createdAt,
+                new.origin, new.method, new.path, endpoint,
+                new.query, JSONColumn.encode(new.headers), new.body,
+                new.state.rawValue,
+                (new.state == .pending ? createdAt : new.nextAttemptAt?.unixMilliseconds),
+                new.leaseOwner, new.leaseExpiresAt?.unixMilliseconds, new.isReplayable,
+                new.traceContext.map { JSONColumn.encode($0.fields) },
+            ])
+            defer { insert.finish() }
+            guard try insert.step(), let id = insert.int64(0) else {
+                throw JournalError(.database, "the journal did not return the new entry")
+            }
             // What was written, as a read would return it, without reading it back.
             return Entry(id: id, new: new, endpoint: endpoint)
         }
@@ -77,37 +83,44 @@ extension Journal {
         let keepsBody = attempt.outcome != .success
         let now = Date().unixMilliseconds
         // The number is the sender's, unless another sender recorded past it meanwhile.
-        let number = try Int.fetchOne(try db.cachedStatement(sql: JournalSQL.insertAttempt), arguments: [
-                entryID, attempt.number, attempt.startedAt.unixMilliseconds, attempt.durationMs, attempt.status,
-                attempt.transportError?.kind.rawValue, attempt.outcome.rawValue,
-                attempt.status == nil ? nil : JSONColumn.encode(attempt.responseHeaders),
-                errorMessage, error?.errorCode, error?.errors?.jsonText,
-                keepsBody ? error?.kind.rawValue : nil, keepsBody ? error?.raw : nil,
-                keepsBody ? error?.size : nil, attempt.retryAfterMs,
-                attempt.rateLimitLimit, attempt.rateLimitRemaining, attempt.rateLimitReset,
-            ]) ?? attempt.number
+        let insert = try DirectStatement(db, JournalSQL.insertAttempt, [
+            entryID, attempt.number, attempt.startedAt.unixMilliseconds,
+            attempt.durationMs, attempt.status, attempt.transportError?.kind.rawValue,
+            attempt.outcome.rawValue,
+            (attempt.status == nil ? nil : JSONColumn.encode(attempt.responseHeaders)),
+            errorMessage, error?.errorCode, error?.errors?.jsonText,
+            (keepsBody ? error?.kind.rawValue : nil), (keepsBody ? error?.raw : nil),
+            (keepsBody ? error?.size : nil), attempt.retryAfterMs,
+            attempt.rateLimitLimit, attempt.rateLimitRemaining, attempt.rateLimitReset,
+        ])
+        let number = try insert.step() ? insert.int64(0).map(Int.init) ?? attempt.number : attempt.number
+        insert.finish()
         let isSuccess = attempt.outcome == .success
         let moves = transition != nil
         let keepsLease = transition?.state == .inFlight
         // The count is history: it moves whoever holds the lease. The rest is decided by the sender
         // that holds the lease, or that saw a success — the truth about an entry nobody is sending now.
-        guard let current = try Row.fetchOne(try db.cachedStatement(sql: JournalSQL.leaseAndState), arguments: [entryID]) else {
+        let current = try DirectStatement(db, JournalSQL.leaseAndState, [entryID])
+        guard try current.step() else {
             throw JournalError(.notFound, "entry \(entryID) vanished while its attempt was recorded", entryID: entryID)
         }
-        let state = EntryState(rawValue: current[1] as String)
-        let holds = current[0] as String? == leaseOwner
+        let state = current.text(1).flatMap(EntryState.init(rawValue:))
+        let holds = current.text(0) == leaseOwner
             || (isSuccess && [.queued, .pending, .failed, .expired].contains(state))
+        current.finish()
         if holds {
-            try db.cachedStatement(sql: JournalSQL.recordHeld).execute(arguments: [
-                number, now, attempt.status, attempt.transportError?.kind.rawValue,
-                isSuccess ? nil : errorMessage, isSuccess ? nil : error?.errorCode,
+            try DirectStatement(db, JournalSQL.recordHeld, [
+                number, now, attempt.status,
+                attempt.transportError?.kind.rawValue,
+                (isSuccess ? nil : errorMessage), (isSuccess ? nil : error?.errorCode),
                 moves, transition?.state.rawValue, transition?.nextAttemptAt?.unixMilliseconds,
-                transition?.state == .queued ? attempt.serverNotBefore?.unixMilliseconds : nil, keepsLease, entryID,
-            ])
+                (transition?.state == .queued ? attempt.serverNotBefore?.unixMilliseconds : nil),
+                keepsLease, entryID,
+            ]).execute()
         } else {
-            try db.cachedStatement(sql: JournalSQL.recordCount).execute(arguments: [number, now, entryID])
+            try DirectStatement(db, JournalSQL.recordCount, [number, now, entryID]).execute()
         }
-        try db.cachedStatement(sql: JournalSQL.advanceChangeClock).execute()
+        try DirectStatement(db, JournalSQL.advanceChangeClock, []).execute()
         if let budget = attempt.budget {
             // Within one window the budget only shrinks, so the lowest word on it wins, whatever
             // order concurrent answers are recorded in; a later window starts afresh.
@@ -136,10 +149,13 @@ extension Journal {
                 ON CONFLICT (key) DO UPDATE SET until = MAX(until, excluded.until), reason = excluded.reason, setAt = excluded.setAt
                 """).execute(arguments: [until.unixMilliseconds, now, entryID])
         }
-        if var entry = base, entry.id == entryID,
-           let row = try Row.fetchOne(try db.cachedStatement(sql: JournalSQL.outcomeColumns), arguments: [entryID]) {
-            entry.update(fromOutcomeColumns: row)
-            return entry
+        if var entry = base, entry.id == entryID {
+            let outcome = try DirectStatement(db, JournalSQL.outcomeColumns, [entryID])
+            defer { outcome.finish() }
+            if try outcome.step() {
+                entry.update(fromOutcomeColumns: outcome)
+                return entry
+            }
         }
         guard let entry = try Entry.fetchOne(try db.cachedStatement(sql: "\(Self.entrySelection) WHERE entry.id = ?"), arguments: [entryID]) else {
             throw JournalError(.notFound, "entry \(entryID) vanished while its attempt was recorded", entryID: entryID)
