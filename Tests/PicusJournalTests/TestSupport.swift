@@ -2,7 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import PicusJournal
+@testable import PicusJournal
 import PicusSandbox
 import Testing
 
@@ -269,5 +269,14 @@ final class LineBuffer: @unchecked Sendable {
             pending.removeSubrange(pending.startIndex...newline)
         }
         return lines
+    }
+}
+
+extension Journal {
+    /// One claim in a transaction of its own, as a replayer in another process would make it.
+    func claim(_ filter: ClaimFilter, limit: Int, owner: String, leaseDuration: Duration, now: Date) async throws -> [Entry] {
+        try await write("replay from") { db in
+            try Journal.claim(filter, limit: limit, owner: owner, leaseDuration: leaseDuration, now: now, in: db)
+        }
     }
 }

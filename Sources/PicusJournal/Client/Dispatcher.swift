@@ -51,9 +51,8 @@ package final class Dispatcher: Sendable {
     ///   - body: The body to send.
     ///   - caller: The live caller's trace context, parent of each attempt's span; nil for a replay,
     ///     which continues the entry's stored context and links to the replayer's.
-    ///   - next: A replay worker's claim of its next entry, made in the transaction that records this
-    ///     entry's final outcome — unless that outcome is an outage, after which the replayer looks
-    ///     at the host again before it sends more.
+    ///   - next: A replay worker's claim of its next entry, offered to every record of this entry;
+    ///     it claims in the one that records a final outcome that is not an outage.
     package func deliver(
         _ entry: Entry, headers: [String: String], body: Data?, caller: ServiceContext?, claimingNext next: NextClaim? = nil
     ) async throws -> Delivery {
@@ -111,8 +110,7 @@ package final class Dispatcher: Sendable {
                 metrics.attempt(endpoint: entry.endpoint, outcome: decision.outcome, status: nil, transportError: failure.kind, duration: duration)
                 let attempt = NewAttempt(number: number, startedAt: startedAt, durationMs: duration.timeInterval * 1000,
                                          transportError: failure, outcome: decision.outcome, responseHeaders: [:])
-                let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: decision.transition,
-                                                        next: failure.kind == .auth ? next : nil)
+                let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: decision.transition, next: next)
                 logger.debug("attempt failed", metadata: entry.logMetadata.merging(["picus.transport_error": "\(failure.kind.rawValue)"]) { $1 })
                 return Delivery(entry: updated, transportError: failure)
             }
@@ -141,8 +139,7 @@ package final class Dispatcher: Sendable {
                 method: entry.method, path: entry.path, createdAt: entry.createdAt, now: now), for: entry)
             metrics.attempt(endpoint: entry.endpoint, outcome: decision.outcome, status: observation.status, transportError: nil, duration: duration)
             let attempt = observation.attempt(number: number, startedAt: startedAt, durationMs: durationMs, outcome: decision.outcome)
-            let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: decision.transition,
-                                                    next: observation.status == 503 ? nil : next)
+            let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: decision.transition, next: next)
             logger.debug("attempt recorded", metadata: entry.logMetadata.merging(["http.response.status_code": "\(observation.status)"]) { $1 })
             return Delivery(entry: updated, response: response, error: observation.error)
         }
@@ -195,7 +192,7 @@ package final class Dispatcher: Sendable {
             do {
                 return try await metrics.timing(.record) {
                     try await journal.record(attempt, forEntry: entry.id, leaseOwner: keeper.lease, then: transition, base: entry,
-                                             claimingNext: transition == nil ? nil : next)
+                                             claimingNext: next)
                 }
             } catch let error as JournalError where error.code == .busy || error.code == .diskFull {
                 // Passing: keep the outcome in memory and try again while the lease holds.
@@ -239,9 +236,7 @@ package final class Dispatcher: Sendable {
                 body.message = "token exchange: \(body.message ?? "HTTP \(credentialError.status ?? 0)")"
                 return body
             }, serverNotBefore: serverNotBefore)
-        // An outage of the token exchange, as the replayer counts outages, claims nothing more.
-        let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: decision.transition,
-                                                next: failure.kind == .auth ? next : nil)
+        let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: decision.transition, next: next)
         return Delivery(entry: updated, error: attempt.error, transportError: failure)
     }
 

@@ -73,12 +73,18 @@ package final class NextClaim: Sendable {
         case nothingDue
     }
 
+    private struct State {
+        /// Whether the transaction under way made the claim.
+        var isClaiming = false
+        /// How many entries it took there, not yet known to have committed.
+        var taken = 0
+        var outcome: Outcome?
+    }
+
     private let cursor: DrainCursor
     private let owner: String
     private let leaseDuration: Duration
-    private let settled = LockedValue<Outcome?>(nil)
-    /// How many entries the claim took in a transaction not yet known to have committed.
-    private let uncommitted = LockedValue(0)
+    private let state = LockedValue(State())
 
     /// A claim of one entry past `cursor`, leased to `owner`.
     package init(cursor: DrainCursor, owner: String, leaseDuration: Duration) {
@@ -87,28 +93,34 @@ package final class NextClaim: Sendable {
         self.leaseDuration = leaseDuration
     }
 
-    /// Claims in the caller's transaction, which records an outcome.
-    func claim(now: Date, in db: Database) throws -> Entry? {
+    /// Claims in the caller's transaction, which records `attempt`: only after a final outcome (one
+    /// that moves the entry) that is not an outage — after one, the replayer looks at the host again
+    /// before it sends more.
+    func claim(after attempt: NewAttempt, isFinal: Bool, now: Date, in db: Database) throws -> Entry? {
+        guard isFinal, !ReplayEngine.isOutage(status: attempt.status, transportError: attempt.transportError) else { return nil }
+        state.withLock { $0.isClaiming = true }
         let entry = try cursor.claim(1, owner: owner, leaseDuration: leaseDuration, now: now, in: db).first
-        uncommitted.withLock { $0 += entry == nil ? 0 : 1 }
+        state.withLock { $0.taken += entry == nil ? 0 : 1 }
         return entry
     }
 
     /// Called once the recording transaction committed.
     func settle(_ entry: Entry?) {
-        uncommitted.withLock { $0 = 0 }
-        settled.withLock { $0 = entry.map(Outcome.claimed) ?? .nothingDue }
+        state.withLock { state in
+            guard state.isClaiming else { return }
+            state = State(outcome: entry.map(Outcome.claimed) ?? .nothingDue)
+        }
     }
 
     /// Called when the recording transaction failed: what the claim took goes back to the limit
     /// (the record may be tried again, and claim again).
     func rollBack() {
-        cursor.returnTaken(uncommitted.withLock { taken in
-            defer { taken = 0 }
-            return taken
+        cursor.returnTaken(state.withLock { state in
+            defer { state = State(outcome: state.outcome) }
+            return state.taken
         })
     }
 
     /// What the claim found; nil when it was not made (the outcome was not final, or was an outage).
-    package var outcome: Outcome? { settled.withLock { $0 } }
+    package var outcome: Outcome? { state.withLock { $0.outcome } }
 }

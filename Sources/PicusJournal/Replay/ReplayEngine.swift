@@ -354,8 +354,13 @@ public actor ReplayEngine {
         return try await dispatcher.deliver(entry, headers: headers, body: entry.requestBody, caller: nil, claimingNext: next)
     }
 
+    /// An outage, as the replayer counts them: a 503, or no answer for a reason other than credentials.
+    static func isOutage(status: Int?, transportError: TransportError?) -> Bool {
+        transportError.map { $0.kind != .auth } ?? false || status == 503
+    }
+
     private static func isOutage(_ delivery: Delivery) -> Bool {
-        delivery.transportError.map { $0.kind != .auth } ?? false || delivery.response?.status == 503
+        isOutage(status: delivery.response?.status, transportError: delivery.transportError)
     }
 
     /// Counts consecutive outages and backs the host off after too many.

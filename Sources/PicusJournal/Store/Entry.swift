@@ -151,7 +151,6 @@ extension Entry {
         traceContext = new.traceContext
     }
 
-    /// Takes the columns an attempt's record changes from `row`; the rest stays as it was.
     /// The columns an outcome changes, by position, from ``JournalSQL/outcomeColumns``: a lookup by
     /// name folds the case of the column names it compares, twelve times an outcome.
     mutating func update(fromOutcomeColumns row: DirectStatement) {
@@ -169,6 +168,7 @@ extension Entry {
         lastErrors = row.text(11).flatMap { JSONValue(parsing: Data($0.utf8)) }
     }
 
+    /// Takes the columns an attempt's record changes from `row`, by name; the rest stays as it was.
     mutating func update(from row: Row) throws {
         updatedAt = Date(unixMilliseconds: try row.decode(forColumn: "updatedAt"))
         state = EntryState(rawValue: try row.decode(forColumn: "state")) ?? .failed

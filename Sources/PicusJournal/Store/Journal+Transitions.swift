@@ -64,7 +64,7 @@ extension Journal {
             let (entry, claimed) = try await write("write to") { db -> (Entry, Entry?) in
                 let entry = try Self.record(attempt, forEntry: entryID, leaseOwner: leaseOwner, then: transition, base: base, in: db)
                 // After the outcome, its holds and budget: the claim sees them.
-                return (entry, try next?.claim(now: Date(), in: db))
+                return (entry, try next?.claim(after: attempt, isFinal: transition != nil, now: Date(), in: db))
             }
             next?.settle(claimed)
             return entry
@@ -202,16 +202,8 @@ extension Journal {
         return arguments
     }
 
-    /// Leases up to `limit` due entries to `owner`, oldest first, in one statement: two replayers
-    /// never take the same entry.
-    package func claim(_ filter: ClaimFilter, limit: Int, owner: String, leaseDuration: Duration, now: Date) async throws -> [Entry] {
-        // Off the caller's thread: a claim is made while other work of the caller is under way.
-        try await write("replay from", inline: false) { db in
-            try Self.claim(filter, limit: limit, owner: owner, leaseDuration: leaseDuration, now: now, in: db)
-        }
-    }
-
-    /// Leases up to `limit` due entries in the caller's transaction, oldest first.
+    /// Leases up to `limit` due entries to `owner` in the caller's transaction, oldest first, in one
+    /// statement: two replayers never take the same entry. A drain claims through its ``DrainCursor``.
     static func claim(_ filter: ClaimFilter, limit: Int, owner: String, leaseDuration: Duration, now: Date, in db: Database) throws -> [Entry] {
         var arguments = Self.dueArguments(filter, now: now)
         _ = arguments.append(contentsOf: [
