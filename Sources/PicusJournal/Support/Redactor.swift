@@ -18,8 +18,8 @@ public enum Redactor {
         let lowered = name.lowercased()
         if isSecret(name: lowered) || extra.contains(lowered) { return true }
         let bytes = Array(lowered.utf8)
-        return headerWords.contains { word in
-            bytes.count >= word.count && (0...(bytes.count - word.count)).contains { bytes[$0..<($0 + word.count)].elementsEqual(word) }
+        return bytes.withUnsafeBufferPointer { bytes in
+            headerWords.contains { word in word.withUnsafeBufferPointer { occurs($0, in: bytes) } }
         }
     }
 
@@ -49,17 +49,18 @@ public enum Redactor {
     private static func occurs(_ needle: String, in text: String) -> Bool {
         var needle = needle
         var text = text
-        return needle.withUTF8 { needle in
-            text.withUTF8 { text in
-                guard let first = needle.first, needle.count <= text.count else { return needle.isEmpty }
-                var start = 0
-                while start <= text.count - needle.count {
-                    if text[start] == first, needle.indices.allSatisfy({ text[start + $0] == needle[$0] }) { return true }
-                    start += 1
-                }
-                return false
-            }
+        return needle.withUTF8 { needle in text.withUTF8 { occurs(needle, in: $0) } }
+    }
+
+    /// Whether the bytes of `needle` occur in `text`.
+    private static func occurs(_ needle: UnsafeBufferPointer<UInt8>, in text: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = needle.first, needle.count <= text.count else { return needle.isEmpty }
+        var start = 0
+        while start <= text.count - needle.count {
+            if text[start] == first, needle.indices.allSatisfy({ text[start + $0] == needle[$0] }) { return true }
+            start += 1
         }
+        return false
     }
 
     /// Whether a header, JSON key or query parameter name names a secret.
