@@ -295,7 +295,7 @@ struct Benchmark {
             let start = clock.now
             try await body()
             let elapsed = clock.now - start
-            milliseconds.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+            milliseconds.append(elapsed.seconds * 1000)
         }
         return Timings(milliseconds: milliseconds)
     }
@@ -310,16 +310,13 @@ struct Benchmark {
         }
         let clock = ContinuousClock()
         var firstMilliseconds: [Double] = [], secondMilliseconds: [Double] = []
-        func milliseconds(_ duration: Duration) -> Double {
-            Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-        }
         for _ in 0..<count {
             var start = clock.now
             try await first()
-            firstMilliseconds.append(milliseconds(clock.now - start))
+            firstMilliseconds.append((clock.now - start).seconds * 1000)
             start = clock.now
             try await second()
-            secondMilliseconds.append(milliseconds(clock.now - start))
+            secondMilliseconds.append((clock.now - start).seconds * 1000)
         }
         return (Timings(milliseconds: firstMilliseconds), Timings(milliseconds: secondMilliseconds))
     }
