@@ -233,6 +233,42 @@ struct JournalStoreTests {
         #expect(attempts[0].responseHeaders["retry-after"] == "30")
     }
 
+    /// A claim reads its entries by position, on SQLite's C API; what it returns must be the entry
+    /// the journal's own read returns, column for column — body bytes, headers, trace context, the
+    /// last attempt's decoded error and the lease included.
+    @Test func aClaimedEntryIsTheEntryTheJournalReads() async throws {
+        let folder = try TemporaryFolder()
+        let journal = try Journal(path: folder.path("journal.sqlite"))
+        let body = Data([0x7B, 0x00, 0xFF, 0x7D])
+        let trace = try #require(TraceContext(traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", tracestate: "vendor=1"))
+        let written = try await journal.insert(NewEntry(
+            origin: "https://api.example.test", method: "POST", path: "/v1/simulations", query: "dry_run=true",
+            headers: ["content-type": "application/json"], body: body, state: .pending, createdAt: Date(), traceContext: trace))
+        let empty = try await journal.insert(NewEntry(method: "DELETE", path: "/v1/agents/7", headers: [:], body: Data(),
+                                                      state: .pending, createdAt: Date()))
+        let first = try #require(try await journal.claim(ClaimFilter(), limit: 2, owner: "first", leaseDuration: .seconds(60), now: Date()).first)
+        let error = ErrorBody(message: "try later", errorCode: "UNAVAILABLE", errors: .object(["field": .array([.string("busy")])]), kind: .json)
+        _ = try await journal.record(
+            NewAttempt(number: 1, startedAt: Date(), durationMs: 3, status: 503, outcome: .retryable, responseHeaders: [:], error: error),
+            forEntry: written.id, leaseOwner: first.leaseOwner ?? "", then: EntryTransition(state: .queued, nextAttemptAt: Date(timeIntervalSince1970: 0)),
+            base: first)
+        _ = try await journal.record(
+            NewAttempt(number: 1, startedAt: Date(), durationMs: 3, status: 503, outcome: .retryable, responseHeaders: [:]),
+            forEntry: empty.id, leaseOwner: "first.\(empty.id)", then: EntryTransition(state: .queued, nextAttemptAt: Date(timeIntervalSince1970: 0)))
+
+        let claimed = try await journal.claim(ClaimFilter(), limit: 2, owner: "second", leaseDuration: .seconds(60), now: Date())
+        #expect(claimed.map(\.id) == [written.id, empty.id])
+        for entry in claimed {
+            let read = try #require(try await journal.entry(id: entry.id))
+            #expect(entry == read)
+        }
+        #expect(claimed[0].requestBody == body)
+        #expect(claimed[0].traceContext == trace)
+        #expect(claimed[0].lastErrors == .object(["field": .array([.string("busy")])]))
+        #expect(claimed[0].leaseOwner == "second.\(written.id)")
+        #expect(claimed[1].requestBody == Data())
+    }
+
     /// `picus-journal ship` copies what changed past a point of the change clock: every write to an
     /// entry — the write-ahead, a claim, an outcome recorded by the lease holder or by a sender that
     /// lost the lease — must move the entry past the clock's last value, with a value of its own.

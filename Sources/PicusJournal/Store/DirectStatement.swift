@@ -19,20 +19,36 @@ struct DirectStatement {
         // The previous run's error, if any, was thrown when it happened.
         sqlite3_reset(handle)
         for (offset, value) in values.enumerated() {
-            let index = Int32(offset + 1)
-            let code: Int32 = switch (value?.databaseValue ?? .null).storage {
-            case .null: sqlite3_bind_null(handle, index)
-            case .int64(let integer): sqlite3_bind_int64(handle, index, integer)
-            case .double(let double): sqlite3_bind_double(handle, index, double)
-            case .string(let string): sqlite3_bind_text(handle, index, string, -1, Self.transient)
-            case .blob(let data): data.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), Self.transient) }
-            }
-            guard code == SQLITE_OK else { throw failure(code) }
+            try bind(value, at: Int32(offset + 1))
         }
     }
 
-    /// Runs the statement to its first row: true when there is one to read. A write is done whole
-    /// by then, its `RETURNING` rows included.
+    /// The cached statement for `sql`, reset, with `values` bound to its named parameters
+    /// (`:name`); a name the statement does not have is passed over, so one list of values serves
+    /// every shape of a statement.
+    init(_ db: Database, _ sql: String, named values: KeyValuePairs<String, (any DatabaseValueConvertible)?>) throws {
+        handle = try db.cachedStatement(sql: sql).sqliteStatement
+        connection = db.sqliteConnection
+        sqlite3_reset(handle)
+        for (name, value) in values {
+            let index = sqlite3_bind_parameter_index(handle, ":" + name)
+            if index > 0 { try bind(value, at: index) }
+        }
+    }
+
+    private func bind(_ value: (any DatabaseValueConvertible)?, at index: Int32) throws {
+        let code: Int32 = switch (value?.databaseValue ?? .null).storage {
+        case .null: sqlite3_bind_null(handle, index)
+        case .int64(let integer): sqlite3_bind_int64(handle, index, integer)
+        case .double(let double): sqlite3_bind_double(handle, index, double)
+        case .string(let string): sqlite3_bind_text(handle, index, string, -1, Self.transient)
+        case .blob(let data): data.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), Self.transient) }
+        }
+        guard code == SQLITE_OK else { throw failure(code) }
+    }
+
+    /// Runs the statement to its next row: true when there is one to read. A write is done whole
+    /// by the first, its `RETURNING` rows included.
     func step() throws -> Bool {
         switch sqlite3_step(handle) {
         case SQLITE_ROW: return true
@@ -59,6 +75,14 @@ struct DirectStatement {
     func text(_ index: Int32) -> String? {
         guard sqlite3_column_type(handle, index) != SQLITE_NULL, let bytes = sqlite3_column_text(handle, index) else { return nil }
         return String(decoding: UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, index))), as: UTF8.self)
+    }
+
+    /// Column `index` of the current row, as bytes.
+    func data(_ index: Int32) -> Data? {
+        guard sqlite3_column_type(handle, index) != SQLITE_NULL else { return nil }
+        let count = Int(sqlite3_column_bytes(handle, index))
+        guard count > 0, let bytes = sqlite3_column_blob(handle, index) else { return Data() }
+        return Data(bytes: bytes, count: count)
     }
 
     /// Lets the statement go: its read is done.

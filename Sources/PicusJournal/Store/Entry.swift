@@ -151,6 +151,26 @@ extension Entry {
         traceContext = new.traceContext
     }
 
+    /// An entry a claim returned, by position, from ``JournalSQL/claimedColumns``.
+    init(claimed row: DirectStatement) {
+        id = row.int64(12) ?? 0
+        uuid = row.text(13).flatMap(UUID.init(uuidString:)) ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+        createdAt = Date(unixMilliseconds: row.int64(14) ?? 0)
+        updatedAt = createdAt
+        origin = row.text(15)
+        method = row.text(16) ?? ""
+        path = row.text(17) ?? ""
+        query = row.text(18)
+        endpoint = row.text(19) ?? ""
+        requestHeaders = JSONColumn.decodeHeaders(row.text(20))
+        requestBody = row.data(21)
+        isReplayable = (row.int64(22) ?? 1) != 0
+        traceContext = row.text(23).flatMap { TraceContext(fields: JSONColumn.decodeHeaders($0)) }
+        state = .failed
+        attemptCount = 0
+        update(fromOutcomeColumns: row)
+    }
+
     /// The columns an outcome changes, by position, from ``JournalSQL/outcomeColumns``: a lookup by
     /// name folds the case of the column names it compares, twelve times an outcome.
     mutating func update(fromOutcomeColumns row: DirectStatement) {

@@ -182,16 +182,18 @@ extension Journal {
     static let waitingStates = [EntryState.queued, .pending].map { "'\($0.rawValue)'" }.joined(separator: ", ")
 
     static func dueClause(_ filter: ClaimFilter) -> String {
-        var clause = """
-            entry.id > :afterID
-            AND entry.state IN (\(waitingStates))
-            AND entry.isReplayable
-            AND (:force OR COALESCE(entry.nextAttemptAt, 0) <= :now)
-            AND COALESCE(entry.notBefore, 0) <= :now
-            AND NOT EXISTS (SELECT 1 FROM hold WHERE hold.key IN (entry.endpoint, '*') AND hold.until > :now)
-            """
-        if filter.id != nil { clause += " AND entry.id = :id" }
-        return clause
+        dueClause(byID: filter.id != nil)
+    }
+
+    private static func dueClause(byID: Bool) -> String {
+        """
+        entry.id > :afterID
+        AND entry.state IN (\(waitingStates))
+        AND entry.isReplayable
+        AND (:force OR COALESCE(entry.nextAttemptAt, 0) <= :now)
+        AND COALESCE(entry.notBefore, 0) <= :now
+        AND NOT EXISTS (SELECT 1 FROM hold WHERE hold.key IN (entry.endpoint, '*') AND hold.until > :now)
+        """ + (byID ? " AND entry.id = :id" : "")
     }
 
     static func dueArguments(_ filter: ClaimFilter, now: Date) -> StatementArguments {
@@ -204,30 +206,50 @@ extension Journal {
 
     /// Leases up to `limit` due entries to `owner` in the caller's transaction, oldest first, in one
     /// statement: two replayers never take the same entry. A drain claims through its ``DrainCursor``.
+    ///
+    /// A claim runs once per replayed entry, so its values go in and its rows come out on SQLite's
+    /// C API (``DirectStatement``), by position, and its statements are spelled once per process.
     static func claim(_ filter: ClaimFilter, limit: Int, owner: String, leaseDuration: Duration, now: Date, in db: Database) throws -> [Entry] {
-        var arguments = Self.dueArguments(filter, now: now)
-        _ = arguments.append(contentsOf: [
-            "owner": owner, "until": now.addingTimeInterval(leaseDuration.timeInterval).unixMilliseconds, "limit": limit,
+        let until = now.addingTimeInterval(leaseDuration.timeInterval).unixMilliseconds
+        let now = now.unixMilliseconds
+        let budget = try DirectStatement(db, JournalSQL.anyBudget, [now])
+        let budgeted = try budget.step() ? budget.int64(0) != 0 : true
+        budget.finish()
+        let claim = try DirectStatement(db, JournalSQL.claim(budgeted: budgeted, byID: filter.id != nil), named: [
+            "afterID": filter.afterID, "force": filter.force, "now": now, "id": filter.id,
+            "owner": owner, "until": until, "limit": limit,
             // Candidates read past entries an endpoint's budget leaves out, within a bound.
             "scan": max(limit * 4, 64),
             "inFlight": EntryState.inFlight.rawValue,
         ])
+        var entries: [Entry] = []
+        while try claim.step() {
+            entries.append(Entry(claimed: claim))
+        }
+        claim.finish()
+        return entries.sorted { $0.id < $1.id }
+    }
+
+    /// The claim's statement in each of its four shapes, spelled once: ``JournalSQL/claim(budgeted:byID:)``.
+    fileprivate static let claimStatements: [String] = [false, true].flatMap { budgeted in
+        [false, true].map { byID in claimStatement(budgeted: budgeted, byID: byID) }
+    }
+
+    private static func claimStatement(budgeted: Bool, byID: Bool) -> String {
         // Each entry gets a lease of its own — the claim's token and the entry's id — so that a
         // note one sender leaves about one entry is never read as another's. The claimed rows come
         // back whole from the statement itself, not from a second query.
         let lease = "state = :inFlight, leaseOwner = IIF(:limit = 1, :owner, :owner || '.' || id), leaseExpiresAt = :until, updatedAt = :now"
-        let returning = "RETURNING *, (SELECT errors FROM attempt WHERE attempt.entryId = entry.id AND attempt.number = entry.attemptCount) AS lastErrors"
+        let returning = "RETURNING \(JournalSQL.claimedColumns)"
         // Without a budget in force anywhere, every due candidate may go: the first ones in id
         // order, with no ranking per endpoint (a window over `scan` candidates, per claim).
-        let budgeted = try Bool.fetchOne(
-            db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM budget WHERE resetAt > ?)"), arguments: [now.unixMilliseconds]) ?? true
-        let claim = try db.cachedStatement(sql: budgeted ? """
+        return budgeted ? """
             UPDATE entry SET \(lease)
             WHERE id IN (
                 SELECT due.id FROM (
                     SELECT id, endpoint, ROW_NUMBER() OVER (PARTITION BY endpoint ORDER BY id) AS rank FROM (
                         SELECT entry.id, entry.endpoint FROM entry INDEXED BY entry_due
-                        WHERE \(Self.dueClause(filter)) ORDER BY entry.id LIMIT :scan)
+                        WHERE \(dueClause(byID: byID)) ORDER BY entry.id LIMIT :scan)
                 ) AS due
                 LEFT JOIN budget ON budget.key = due.endpoint AND budget.resetAt > :now
                 -- No more sends start to an endpoint than its budget, less those in flight, allows.
@@ -238,10 +260,9 @@ extension Journal {
             """ : """
             UPDATE entry SET \(lease)
             WHERE id IN (
-                SELECT entry.id FROM entry INDEXED BY entry_due WHERE \(Self.dueClause(filter)) ORDER BY entry.id LIMIT :limit)
+                SELECT entry.id FROM entry INDEXED BY entry_due WHERE \(dueClause(byID: byID)) ORDER BY entry.id LIMIT :limit)
             \(returning)
-            """)
-        return try Entry.fetchAll(claim, arguments: arguments).sorted { $0.id < $1.id }
+            """
     }
 
     /// Gives back claimed entries that were never sent (a drain stopped before it reached them): they
@@ -461,12 +482,29 @@ package enum JournalSQL {
         WHERE id = ?3
         """
 
-    /// The columns an outcome changes, read back after it is recorded, in the order
-    /// ``Entry/update(fromOutcomeColumns:)`` reads them.
-    package static let outcomeColumns = """
-        SELECT updatedAt, state, attemptCount, lastStatus, lastTransportError, lastErrorMessage, lastErrorCode,
+    /// The columns an outcome changes, in the order ``Entry/update(fromOutcomeColumns:)`` reads them.
+    private static let changingColumns = """
+        updatedAt, state, attemptCount, lastStatus, lastTransportError, lastErrorMessage, lastErrorCode,
             nextAttemptAt, notBefore, leaseOwner, leaseExpiresAt,
             (SELECT errors FROM attempt WHERE attempt.entryId = entry.id AND attempt.number = entry.attemptCount) AS lastErrors
-        FROM entry WHERE id = ?
         """
+
+    /// The columns an outcome changes, read back after it is recorded.
+    package static let outcomeColumns = "SELECT \(changingColumns) FROM entry WHERE id = ?"
+
+    /// A claimed entry's columns: those an outcome changes, then the rest, in the order
+    /// ``Entry/init(claimed:)`` reads them.
+    static let claimedColumns = """
+        \(changingColumns), id, uuid, createdAt, origin, method, path, query, endpoint, requestHeaders, requestBody,
+            isReplayable, traceContext
+        """
+
+    /// Whether a rate-limit budget is in force for any endpoint. Parameter: now.
+    static let anyBudget = "SELECT EXISTS (SELECT 1 FROM budget WHERE resetAt > ?)"
+
+    /// The statement that leases due entries: ranked per endpoint against its budget when one is
+    /// in force (`budgeted`), for one entry only when asked `byID`.
+    static func claim(budgeted: Bool, byID: Bool) -> String {
+        Journal.claimStatements[(budgeted ? 2 : 0) + (byID ? 1 : 0)]
+    }
 }
