@@ -120,7 +120,7 @@ let package = Package(
             dependencies: [
                 "PicusJournal", "PicusSandbox", "PicusJournalFleet", .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
-                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTypes
 import PicusJournal
-import MetricsTestKit
 import PicusSandbox
 
 /// The benchmark: each scenario against a baseline measured in the same run.
@@ -132,7 +131,7 @@ struct Benchmark {
                 let bareCPUMs = bareCPU.milliseconds / Double(requests)
                 let journal = try Journal(path: folder.appendingPathComponent("drain-\(concurrency).sqlite").path)
                 // Where the time goes, from the library's own timers.
-                let timers = TestMetrics()
+                let timers = MeanTimers()
                 var clientConfiguration = JournaledClient.Configuration()
                 clientConfiguration.metrics = JournalMetrics(factory: timers)
                 let client = JournaledClient(journal: journal, baseURL: sandbox.url, credentials: credentials, transport: transport,
@@ -152,8 +151,7 @@ struct Benchmark {
                 precondition(summary.succeeded.count == requests)
                 let drainRate = Double(requests) / seconds
                 func meanMs(_ label: String, _ dimensions: [(String, String)]) -> Double {
-                    let values = timers.timers(label: label, dimensions: dimensions).flatMap(\.values)
-                    return values.isEmpty ? .nan : Double(values.reduce(0, +)) / Double(values.count) / 1e6
+                    timers.meanMilliseconds(label, dimensions)
                 }
                 let claimMs = meanMs(JournalMetrics.Name.writeDuration, [("operation", "claim")])
                 let recordMs = meanMs(JournalMetrics.Name.writeDuration, [("operation", "record")])
