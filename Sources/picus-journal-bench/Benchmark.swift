@@ -7,6 +7,7 @@ import PicusSandbox
 ///
 /// Usage: picus-journal-bench [--requests N] [--format table|json] [--only request|concurrent|drain|paced|journal]
 ///                            [--concurrency N] (the drain at that concurrency alone)
+///                            [--latency MS] (the sandbox answers after MS, as a remote API would)
 ///
 /// `--format json` prints one JSON object, the contract of issue 10:
 /// `{"writeAhead": {"full": {"journalMs", "rawSQLiteMs"}, "normal": {…}},
@@ -39,6 +40,13 @@ struct Benchmark {
         let transport = DefaultTransport.shared
         let url = sandbox.url.appendingPathComponent("v1/agents")
         var report: [String: JSONValue] = ["requests": .integer(Int64(requests))]
+        // `--latency MS` delays every answer of the sandbox by MS, as a remote API's round trip does:
+        // the rates are then those of a wire with latency, not of two cores shared with the server.
+        if let index = arguments.firstIndex(of: "--latency"), index + 1 < arguments.count, let milliseconds = Int(arguments[index + 1]) {
+            await sandbox.setLatency(.milliseconds(milliseconds))
+            report["latencyMs"] = .integer(Int64(milliseconds))
+            say("Every answer of the sandbox is delayed by \(milliseconds) ms.")
+        }
 
         say("picus-journal benchmark: \(requests) sequential GET /v1/agents against the sandbox on 127.0.0.1")
         say("")
