@@ -60,6 +60,27 @@ struct TransportConformanceTests {
         #expect(error?.isOutcomeUnknown == true)
     }
 
+    /// A send whose task is cancelled before its read starts — a caller that gave up, or a deadline
+    /// that passed while the read waited for a thread — ends at once, as cancelled: the transport
+    /// ends its own wait, without counting on the task it never started to report back.
+    @Test(arguments: TransportUnderTest.allCases)
+    func aSendCancelledBeforeItsReadStartsEndsAtOnce(transport: TransportUnderTest) async throws {
+        let server = try MisbehavingServer { _ in
+            [.text("HTTP/1.1 200 OK\r\nX-Slow: "), .drip(byte: UInt8(ascii: "a"), every: .milliseconds(100))]
+        }
+        let url = server.url.appendingPathComponent("v1/agents")
+        let made = transport.make()
+        let sending = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await made.send(HTTPRequest(method: .get, url: url, headerFields: [:]), body: nil,
+                                       options: TransportOptions(timeout: .seconds(30)))
+        }
+
+        let error = await #expect(throws: TransportError.self) { try await sending.value }
+
+        #expect(error?.kind == .cancelled)
+    }
+
     @Test(arguments: TransportUnderTest.allCases)
     func aServerThatDripsItsBodyEndsAtTheDeadlineAndItsStatusDecides(transport: TransportUnderTest) async throws {
         let server = try MisbehavingServer { _ in

@@ -52,10 +52,16 @@ public final class URLSessionTransport: HTTPTransport {
             try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                     router.register(task, collector: collector, continuation: continuation)
-                    task.resume()
+                    // Cancelled before the registration (the deadline, or the caller): the handler
+                    // below found nothing to end, so it is ended here.
+                    if Task.isCancelled {
+                        router.cancel(task)
+                    } else {
+                        task.resume()
+                    }
                 }
             } onCancel: {
-                task.cancel()
+                router.cancel(task)
             }
         }
     }
@@ -95,6 +101,16 @@ extension URLSessionTransport {
 
         func register(_ task: URLSessionTask, collector: ResponseCollector, continuation: CheckedContinuation<Void, any Error>) {
             lock.withLock { tasks[task.taskIdentifier] = (collector, continuation, false) }
+        }
+
+        /// Ends a task's wait at once, then cancels the task: the wait does not count on the session's
+        /// `didCompleteWithError` after a cancel. Once, on Linux, it never came: a CI run of the
+        /// drip-the-head conformance test sat with every thread idle until the suite's one-minute
+        /// limit, long after its one-second deadline had cancelled the task.
+        func cancel(_ task: URLSessionTask) {
+            let entry = lock.withLock { tasks.removeValue(forKey: task.taskIdentifier) }
+            entry?.continuation.resume(throwing: CancellationError())
+            task.cancel()
         }
 
         private func collector(of task: URLSessionTask) -> ResponseCollector? {
