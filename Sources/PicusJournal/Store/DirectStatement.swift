@@ -26,7 +26,7 @@ struct DirectStatement {
     /// The cached statement for `sql`, reset, with `values` bound to its named parameters
     /// (`:name`); a name the statement does not have is passed over, so one list of values serves
     /// every shape of a statement.
-    init(_ db: Database, _ sql: String, named values: KeyValuePairs<String, (any DatabaseValueConvertible)?>) throws {
+    init(_ db: Database, _ sql: String, named values: [(String, (any DatabaseValueConvertible)?)]) throws {
         handle = try db.cachedStatement(sql: sql).sqliteStatement
         connection = db.sqliteConnection
         sqlite3_reset(handle)

@@ -196,12 +196,14 @@ extension Journal {
         """ + (byID ? " AND entry.id = :id" : "")
     }
 
+    /// The values ``dueClause(_:)`` names, by name: the one list the claim and the dry run bind
+    /// (`id` is nil unless the filter asks for one entry).
+    static func dueValues(_ filter: ClaimFilter, now: Int64) -> [(String, (any DatabaseValueConvertible)?)] {
+        [("afterID", filter.afterID), ("force", filter.force), ("now", now), ("id", filter.id)]
+    }
+
     static func dueArguments(_ filter: ClaimFilter, now: Date) -> StatementArguments {
-        var arguments: StatementArguments = [
-            "afterID": filter.afterID, "force": filter.force, "now": now.unixMilliseconds,
-        ]
-        if let id = filter.id { _ = arguments.append(contentsOf: ["id": id]) }
-        return arguments
+        StatementArguments(Dictionary(uniqueKeysWithValues: dueValues(filter, now: now.unixMilliseconds)))
     }
 
     /// Leases up to `limit` due entries to `owner` in the caller's transaction, oldest first, in one
@@ -215,12 +217,11 @@ extension Journal {
         let budget = try DirectStatement(db, JournalSQL.anyBudget, [now])
         let budgeted = try budget.step() ? budget.int64(0) != 0 : true
         budget.finish()
-        let claim = try DirectStatement(db, JournalSQL.claim(budgeted: budgeted, byID: filter.id != nil), named: [
-            "afterID": filter.afterID, "force": filter.force, "now": now, "id": filter.id,
-            "owner": owner, "until": until, "limit": limit,
+        let claim = try DirectStatement(db, JournalSQL.claim(budgeted: budgeted, byID: filter.id != nil), named: dueValues(filter, now: now) + [
+            ("owner", owner), ("until", until), ("limit", limit),
             // Candidates read past entries an endpoint's budget leaves out, within a bound.
-            "scan": max(limit * 4, 64),
-            "inFlight": EntryState.inFlight.rawValue,
+            ("scan", max(limit * 4, 64)),
+            ("inFlight", EntryState.inFlight.rawValue),
         ])
         var entries: [Entry] = []
         while try claim.step() {
