@@ -126,7 +126,7 @@ struct ReplayEngineTests {
             let client = try makeClient(folder: folder, sandbox: sandbox)
             // One answer with the headers: 4 of 5 left in this window.
             _ = try await client.send(.post("/v1/simulations", json: #"{"simulation_name":"first"}"#))
-            for index in 0..<12 { try await client.enqueue(.post("/v1/simulations", json: #"{"simulation_name":"paced-\#(index)"}"#)) }
+            try await enqueueSimulations(12, named: "paced", on: client)
             var configuration = ReplayEngine.Configuration()
             configuration.concurrency = 8
 
@@ -171,7 +171,7 @@ struct ReplayEngineTests {
         let folder = try TemporaryFolder()
         try await withSandbox(.unlimited) { sandbox in
             let client = try makeClient(folder: folder, sandbox: sandbox)
-            for index in 0..<10 { try await client.enqueue(.post("/v1/simulations", json: #"{"simulation_name":"limit-\#(index)"}"#)) }
+            try await enqueueSimulations(10, named: "limit", on: client)
             var configuration = ReplayEngine.Configuration()
             configuration.concurrency = 4
 
@@ -193,7 +193,7 @@ struct ReplayEngineTests {
         let folder = try TemporaryFolder()
         try await withSandbox(.unlimited) { sandbox in
             let client = try makeClient(folder: folder, sandbox: sandbox)
-            for index in 0..<12 { try await client.enqueue(.post("/v1/simulations", json: #"{"simulation_name":"blip-\#(index)"}"#)) }
+            try await enqueueSimulations(12, named: "blip", on: client)
             await sandbox.addFault(SandboxFault(status: 503, count: 1, path: "/v1/simulations"))
             var configuration = ReplayEngine.Configuration()
             configuration.concurrency = 4
@@ -211,7 +211,7 @@ struct ReplayEngineTests {
         let folder = try TemporaryFolder()
         try await withSandbox(.unlimited) { sandbox in
             let client = try makeClient(folder: folder, sandbox: sandbox)
-            for index in 0..<12 { try await client.enqueue(.post("/v1/simulations", json: #"{"simulation_name":"outage-\#(index)"}"#)) }
+            try await enqueueSimulations(12, named: "outage", on: client)
             await sandbox.addFault(SandboxFault(status: 503, count: 100, path: "/v1/simulations"))
             var configuration = ReplayEngine.Configuration()
             configuration.concurrency = 4

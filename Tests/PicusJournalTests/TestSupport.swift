@@ -37,6 +37,13 @@ func withSandbox<T>(
     }
 }
 
+/// Journals `count` pending `POST /v1/simulations` through `client`, named `name-0`, `name-1`, … .
+func enqueueSimulations(_ count: Int, named name: String, on client: JournaledClient) async throws {
+    for index in 0..<count {
+        try await client.enqueue(.post("/v1/simulations", json: #"{"simulation_name":"\#(name)-\#(index)"}"#))
+    }
+}
+
 /// A client on a journal in `folder`, signed in to `sandbox` with its refresh token.
 func makeClient(
     folder: TemporaryFolder, sandbox: PicusSandbox, refreshToken: String = "sandbox-refresh-token",
