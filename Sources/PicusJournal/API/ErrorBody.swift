@@ -61,6 +61,19 @@ public struct ErrorBody: Sendable, Hashable {
     ///   - contentType: The `Content-Type` header, if any; it only helps tell HTML from text.
     ///   - cap: How many bytes of the raw body to keep.
     public static func decode(_ data: Data, contentType: String? = nil, cap: Int = defaultCap) -> ErrorBody {
+        var body = decodeFields(data, contentType: contentType, cap: cap)
+        body.message = body.message.map(showingNUL)
+        body.errorCode = body.errorCode.map(showingNUL)
+        return body
+    }
+
+    /// The text with each NUL shown as `␀`: SQLite's C strings and the terminal would end the text
+    /// at a NUL and drop what follows it.
+    private static func showingNUL(_ text: String) -> String {
+        text.contains("\u{0}") ? text.replacingOccurrences(of: "\u{0}", with: "\u{2400}") : text
+    }
+
+    private static func decodeFields(_ data: Data, contentType: String?, cap: Int) -> ErrorBody {
         let raw = data.count > cap ? Data(data.prefix(cap)) : data
         var body = ErrorBody(kind: .empty, raw: raw, size: data.count)
 
@@ -86,6 +99,29 @@ public struct ErrorBody: Sendable, Hashable {
             body.message = firstLine(of: text)
         }
         return body
+    }
+
+    /// The error body of a response as the journal keeps it: every spelling of `secrets` scrubbed,
+    /// secret-named fields redacted, then decoded, then capped — in that order, so that neither a
+    /// cap nor an escape keeps part of a secret. Every error body, the token exchange's included,
+    /// is read this way.
+    static func stored(from response: TransportResponse, scrubbing matcher: SecretMatcher, rules: RedactionRules = RedactionRules(),
+                       contentType: String?, cap: Int) -> ErrorBody {
+        let scrubbed = Redactor.scrub(response.body, matcher: matcher, isCut: response.bodyIssue != nil)
+        var body = decode(Redactor.body(scrubbed, rules: rules), contentType: contentType, cap: cap)
+        body.scrub(matcher)
+        body.size = max(body.size, response.bodySize)
+        return body
+    }
+
+    /// Removes every spelling of the matcher's secrets from the decoded fields (what the JSON says,
+    /// escapes undone) and the raw bytes.
+    private mutating func scrub(_ matcher: SecretMatcher) {
+        guard !matcher.isEmpty else { return }
+        message = message.map { Redactor.scrub($0, matcher: matcher) }
+        errorCode = errorCode.map { Redactor.scrub($0, matcher: matcher) }
+        errors = errors.map { $0.scrubbingStrings(matcher) }
+        raw = Redactor.scrub(raw, matcher: matcher, isCut: isTruncated)
     }
 
     private mutating func readEnvelope(_ value: JSONValue) {

@@ -111,8 +111,9 @@ public actor RefreshTokenCredentials: CredentialProvider {
         if let exchange {
             return try await exchange.value.token
         }
-        let task = Task { [refreshToken, tokenURL, transport, timeout, now] in
-            try await Self.exchange(refreshToken: refreshToken, at: tokenURL, transport: transport, timeout: timeout, now: now)
+        let task = Task { [refreshToken, tokenURL, transport, timeout, now, issued] in
+            try await Self.exchange(refreshToken: refreshToken, at: tokenURL, transport: transport, timeout: timeout,
+                                    secrets: [refreshToken] + issued, now: now)
         }
         exchange = task
         exchangeCount += 1
@@ -133,7 +134,7 @@ public actor RefreshTokenCredentials: CredentialProvider {
     }
 
     private static func exchange(
-        refreshToken: String, at url: URL, transport: any HTTPTransport, timeout: Duration,
+        refreshToken: String, at url: URL, transport: any HTTPTransport, timeout: Duration, secrets: [String],
         now: @Sendable () -> Date
     ) async throws -> (token: String, expiresAt: Date) {
         let body = try JSONEncoder().encode(["refresh_token": refreshToken])
@@ -141,20 +142,21 @@ public actor RefreshTokenCredentials: CredentialProvider {
                                   headerFields: [.contentType: "application/json", .accept: "application/json"])
         let response: TransportResponse
         do {
-            response = try await transport.send(request, body: body, options: TransportOptions(timeout: timeout))
+            response = try await transport.send(request, body: body, options: TransportOptions(
+                timeout: timeout, maximumErrorBodySize: ErrorBody.defaultCap + JournaledClient.Configuration.scrubbingMargin))
         } catch let error as TransportError {
             throw CredentialError(transportError: error)
         } catch {
             throw CredentialError(transportError: TransportError(.other, String(describing: error)))
         }
         guard (200..<300).contains(response.status), response.bodyIssue == nil else {
-            // The answer of a token exchange may echo the refresh token: never let it out.
-            var body = Redactor.body(response.body)
-            let secret = Data(refreshToken.utf8)
-            while let range = body.range(of: secret) { body.replaceSubrange(range, with: Data(Redactor.placeholder.utf8)) }
+            // The answer of a token exchange may echo the refresh token, in any spelling: its body is
+            // read as every error body is, scrubbed before it is decoded or capped.
+            let matcher = SecretMatcher(secrets)
             throw CredentialError(status: response.status,
-                                  body: ErrorBody.decode(body, contentType: response[header: "content-type"]),
-                                  retryAfter: response[header: "retry-after"])
+                                  body: ErrorBody.stored(from: response, scrubbing: matcher, contentType: response[header: "content-type"],
+                                                         cap: ErrorBody.defaultCap),
+                                  retryAfter: response[header: "retry-after"].map { Redactor.scrub($0, matcher: matcher) })
         }
         guard case .object(let fields)? = JSONValue(parsing: response.body),
             case .string(let token)? = fields["token"], !token.isEmpty

@@ -65,7 +65,7 @@ package final class Dispatcher: Sendable {
             // Whatever stopped this sender before its outcome was recorded, it lets go of the entry in
             // words: the next replay takes it back at once instead of waiting for this process to end.
             if !keeper.isLost, !(error is NoteLeft) {
-                try? journal.ownerLock().leaveNote(OwnerLock.Note(status: nil, reason: "the sender failed: \(error)"), forLease: lease)
+                _ = try? journal.ownerLock().leaveNote(OwnerLock.Note(status: nil, reason: "the sender failed: \(error)"), forLease: lease)
             }
             throw (error as? NoteLeft)?.error ?? error
         }
@@ -116,7 +116,8 @@ package final class Dispatcher: Sendable {
             }
             let now = Date()
             let observation = ResponseObservation(response, policy: policy, secrets: await secrets(besides: token),
-                                                  rules: configuration.redaction, now: now)
+                                                  rules: configuration.redaction,
+                                                  errorBodyCap: configuration.maximumErrorBodySize, now: now)
             let duration = clock.now - start
             let durationMs = duration.timeInterval * 1000
             tracing.end(span, status: observation.status)
@@ -181,13 +182,17 @@ package final class Dispatcher: Sendable {
     /// Records an attempt whose request may have left the process.
     ///
     /// A write that fails for a passing reason (the journal locked past its busy timeout, a full disk)
-    /// is retried with backoff while the lease is held: the outcome waits in memory. Only when the
-    /// lease cannot be held does the sender let go — leaving word beside the journal, so that the
-    /// writer who takes the entry back records what happened and need not wait for the lease to run out.
+    /// is retried with backoff while the lease is held: the outcome waits in memory. When the lease can
+    /// no longer be confirmed, the sender lets go only once it has left a synced note beside the journal,
+    /// in space reserved when its lock file was made, so that the writer who takes the entry back
+    /// records what happened. A 2xx is never let go without that note: the sender keeps the entry,
+    /// and its process — alive, so its leases are never taken back — keeps trying, for a 2xx sent
+    /// again would reach the server twice.
     private func recordPatiently(
         _ attempt: NewAttempt, entry: Entry, keeper: LeaseKeeper, then transition: EntryTransition?, next: NextClaim? = nil
     ) async throws -> Entry {
         var delay: Duration = .milliseconds(50)
+        var hasWarned = false
         while true {
             do {
                 return try await metrics.timing(.record) {
@@ -199,12 +204,26 @@ package final class Dispatcher: Sendable {
                 let reason = error.code == .busy ? "the journal was locked by another process" : "the disk was full"
                 let outcome = attempt.status.map { "HTTP \($0)" }
                     ?? attempt.transportError.map { "no response (\($0.kind.rawValue))" } ?? "sent"
-                guard keeper.isHeld(at: Date()) else {
-                    try? journal.ownerLock().leaveNote(OwnerLock.Note(status: attempt.status, reason: reason), forLease: keeper.lease)
+                if keeper.isLost {
+                    // Another sender holds the entry now: this outcome is not this sender's to record.
                     throw NoteLeft(error: JournalError(
-                        error.code,
-                        "entry \(entry.id) (\(entry.method) \(entry.redactedTarget)) was sent (\(outcome)) but its outcome could not be recorded: \(reason); the next replay records it (a 2xx) or re-sends it with the same Idempotency-Key",
+                        error.code, "entry \(entry.id) was taken over by another sender before its outcome (\(outcome)) could be recorded: \(reason)",
                         path: error.path, entryID: entry.id, underlyingError: error))
+                }
+                if !keeper.isHeld(at: Date()) {
+                    let isNoted = (try? journal.ownerLock().leaveNote(OwnerLock.Note(status: attempt.status, reason: reason),
+                                                                     forLease: keeper.lease)) ?? false
+                    let isSuccess = attempt.status.map { (200..<300).contains($0) } ?? false
+                    if isNoted || !isSuccess {
+                        throw NoteLeft(error: JournalError(
+                            error.code,
+                            "entry \(entry.id) (\(entry.method) \(entry.redactedTarget)) was sent (\(outcome)) but its outcome could not be recorded: \(reason); the next replay records it (a 2xx) or re-sends it with the same Idempotency-Key",
+                            path: error.path, entryID: entry.id, underlyingError: error))
+                    }
+                    if !hasWarned {
+                        hasWarned = true
+                        logger.warning("a 2xx could not be recorded nor noted; keeping the entry until it can be", metadata: entry.logMetadata.merging(["picus.reason": "\(reason)"]) { $1 })
+                    }
                 }
                 logger.info("outcome not recorded yet; retrying", metadata: entry.logMetadata.merging(["picus.reason": "\(reason)"]) { $1 })
                 // Not the caller's task: a cancelled sender still waits before it writes again.

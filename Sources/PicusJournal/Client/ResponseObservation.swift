@@ -21,28 +21,20 @@ package struct ResponseObservation: Sendable {
     /// - Parameters:
     ///   - response: What the transport returned.
     ///   - policy: Clamps the server's times.
-    ///   - secrets: Values never to store (the tokens this process holds): scrubbed from the headers and
-    ///     the error body before anything is decoded from them.
+    ///   - secrets: Values never to store (the tokens this process holds): every spelling of them is
+    ///     scrubbed from the headers and the error body before anything is decoded or capped.
     ///   - rules: Extra names to redact.
+    ///   - errorBodyCap: How many bytes of an error body to keep, once it is scrubbed.
     ///   - now: The time the response arrived.
     package init(_ response: TransportResponse, policy: RetryPolicy, secrets: [String] = [], rules: RedactionRules = RedactionRules(),
-                 now: Date) {
+                 errorBodyCap: Int = ErrorBody.defaultCap, now: Date) {
         let status = response.status
-        let headers = response.headerDictionary.mapValues { Redactor.scrub($0, secrets: secrets) }
+        let matcher = SecretMatcher(secrets)
+        let headers = response.headerDictionary.mapValues { Redactor.scrub($0, matcher: matcher) }
         var error: ErrorBody?
         if !(200..<300).contains(status) {
-            let stored = Redactor.scrub(Redactor.body(response.body, rules: rules), secrets: secrets)
-            var body = ErrorBody.decode(stored, contentType: headers["content-type"], cap: stored.count)
-            // A token written with JSON escapes (`\/`, `\u0061`) survives the byte scrub: scrub what was decoded.
-            body.message = body.message.map { Redactor.scrub($0, secrets: secrets) }
-            body.errorCode = body.errorCode.map { Redactor.scrub($0, secrets: secrets) }
-            if let errors = body.errors, !secrets.isEmpty {
-                let text = errors.jsonText
-                let scrubbed = Redactor.scrub(text, secrets: secrets)
-                if scrubbed != text { body.errors = JSONValue(parsing: Data(scrubbed.utf8)) ?? .string(Redactor.placeholder) }
-            }
-            body.size = max(body.size, response.bodySize)
-            error = body
+            error = ErrorBody.stored(from: response, scrubbing: matcher, rules: rules, contentType: headers["content-type"],
+                                     cap: errorBodyCap)
         }
         self.status = status
         self.headers = headers
@@ -51,6 +43,7 @@ package struct ResponseObservation: Sendable {
         func number<T: LosslessStringConvertible>(_ name: String) -> T? {
             headers[name].flatMap { T($0.trimmingCharacters(in: .whitespaces)) }
         }
+        let resetDate = headers["x-ratelimit-reset"].flatMap { RetryPolicy.rateLimitResetDate($0, now: now) }
         recorded = NewAttempt(
             number: 0, startedAt: now, durationMs: 0, status: status, outcome: .success,
             responseHeaders: Redactor.headers(headers, rules: rules), error: error,
@@ -59,12 +52,14 @@ package struct ResponseObservation: Sendable {
                 .flatMap { RetryPolicy.retryAfterDate($0, now: now) }
                 .map { Int64((min(max(0, $0.timeIntervalSince(now)), policy.longestWait.timeInterval) * 1000).rounded()) },
             rateLimitLimit: number("x-ratelimit-limit"), rateLimitRemaining: number("x-ratelimit-remaining"),
-            rateLimitReset: (number("x-ratelimit-reset") as Int64?).flatMap { $0 > 0 ? $0 : nil },
+            // Stored as the epoch seconds it means, whichever way the server wrote it.
+            rateLimitReset: resetDate.flatMap { $0 == .distantFuture ? nil : Int64($0.timeIntervalSince1970.rounded()) },
             serverNotBefore: policy.earliestRetry(status: status, headers: headers, now: now))
         if let remaining: Int = number("x-ratelimit-remaining"),
-            let reset = headers["x-ratelimit-reset"].flatMap(RetryPolicy.rateLimitResetDate), reset > now
+            let reset = resetDate, reset > now
         {
-            recorded.budget = (max(0, remaining), min(reset, now.addingTimeInterval(policy.longestWait.timeInterval)))
+            recorded.budget = (max(0, remaining), min(reset, now.addingTimeInterval(policy.longestWait.timeInterval)),
+                               (number("x-ratelimit-limit") as Int?).flatMap { $0 > 0 ? $0 : nil })
         }
     }
 

@@ -196,6 +196,8 @@ public actor ReplayEngine {
         defer { isRunning = false }
         do {
             while !Task.isCancelled {
+                // What it would replay from now is a file nobody else sees: stop, and say so.
+                if journal.isReplaced { throw Self.replacedJournal(journal.path) }
                 noteProgress()
                 await reportGaugesIfDue()
                 do {
@@ -276,7 +278,9 @@ public actor ReplayEngine {
             health.reason = "the journal cannot be read: \(error)"
             return health
         }
-        if !isRunning {
+        if journal.isReplaced {
+            health.reason = Self.replacedJournal(journal.path).description
+        } else if !isRunning {
             health.reason = "the replayer is not running"
         } else if let journalProblem {
             health.reason = journalProblem
@@ -286,6 +290,10 @@ public actor ReplayEngine {
             health.isHealthy = true
         }
         return health
+    }
+
+    private static func replacedJournal(_ path: String) -> JournalError {
+        JournalError(.cannotOpen, "journal \(path) was replaced or removed while the replayer ran; restart it to replay the file now at that path", path: path)
     }
 
     private nonisolated func noteProgress() {

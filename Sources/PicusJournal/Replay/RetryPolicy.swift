@@ -193,7 +193,7 @@ public struct RetryPolicy: Sendable {
     /// server said nothing usable (a negative or unparsable value is ignored).
     public func earliestRetry(status: Int, headers: [String: String], now: Date) -> Date? {
         var asked = headers["retry-after"].flatMap { Self.retryAfterDate($0, now: now) }
-        if asked == nil, status == 429, let reset = headers["x-ratelimit-reset"].flatMap(Self.rateLimitResetDate) {
+        if asked == nil, status == 429, let reset = headers["x-ratelimit-reset"].flatMap({ Self.rateLimitResetDate($0, now: now) }) {
             asked = reset
         }
         guard let asked else { return nil }
@@ -212,11 +212,14 @@ public struct RetryPolicy: Sendable {
         return HTTPDate.parse(value)
     }
 
-    /// Parses `X-Ratelimit-Reset`: epoch seconds, or milliseconds above 10^12. A value past what a
-    /// date can hold is `.distantFuture`; a negative, zero or unparsable one is nil.
-    static func rateLimitResetDate(_ value: String) -> Date? {
+    /// Parses `X-Ratelimit-Reset`. Picus documents epoch seconds; milliseconds (above 10^12) are read
+    /// too. Some gateways send the seconds until the reset instead, as other APIs do: a value below
+    /// 10^9 (2001, before any reset this code will see) is such a delta from `now`. A value past what
+    /// a date can hold is `.distantFuture`; a negative, zero or unparsable one is nil. Callers clamp.
+    static func rateLimitResetDate(_ value: String, now: Date) -> Date? {
         guard let reset = Double(value.trimmingCharacters(in: .whitespaces)), reset > 0, !reset.isNaN else { return nil }
         guard reset.isFinite, reset < 1e15 else { return .distantFuture }
+        if reset < 1e9 { return now.addingTimeInterval(reset) }
         return Date(timeIntervalSince1970: reset > 1e12 ? reset / 1000 : reset)
     }
 }

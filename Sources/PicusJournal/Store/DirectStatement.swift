@@ -41,7 +41,7 @@ struct DirectStatement {
         case .null: sqlite3_bind_null(handle, index)
         case .int64(let integer): sqlite3_bind_int64(handle, index, integer)
         case .double(let double): sqlite3_bind_double(handle, index, double)
-        case .string(let string): sqlite3_bind_text(handle, index, string, -1, Self.transient)
+        case .string(let string): sqlite3_bind_text(handle, index, string, Int32(string.utf8.count), Self.transient)
         case .blob(let data): data.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), Self.transient) }
         }
         guard code == SQLITE_OK else { throw failure(code) }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 
 /// Every change of an entry's state, in one place.
 ///
@@ -46,27 +47,36 @@ extension Journal {
 
     /// Records an attempt and moves its entry, in one transaction: one INSERT and one UPDATE.
     ///
-    /// The entry moves only while `leaseOwner` still holds its lease: a sender whose lease was
-    /// taken back records what it saw, but the entry's state is the new holder's to decide — except
-    /// a success, which is the truth about an entry nobody is sending now. A `nil` transition keeps
-    /// the entry in flight (a 401 about to be retried inline).
+    /// Only the sender that holds the entry's lease records anything. A sender whose lease was taken
+    /// back (it was stopped past its lease, say) records nothing over the new holder's outcome — no
+    /// attempt out of time order, no hold or budget for everyone, no state flipped — and its outcome
+    /// is logged and dropped: the entry is the new holder's, and a replay of it carries the same
+    /// Idempotency-Key. A `nil` transition keeps the entry in flight (a 401 about to be retried inline).
     ///
     /// - Parameters:
     ///   - base: The entry as the caller last read it. Its unchanging fields (headers, body) are taken
     ///     from it instead of read back; nil reads the whole entry back.
     ///   - next: A replay worker's claim of its next entry, made in the same transaction and settled
     ///     once it committed.
+    /// - Returns: The entry as it now stands, whoever decided it.
     package func record(
         _ attempt: NewAttempt, forEntry entryID: Int64, leaseOwner: String, then transition: EntryTransition?, base: Entry? = nil,
         claimingNext next: NextClaim? = nil
     ) async throws -> Entry {
         do {
-            let (entry, claimed) = try await write("write to") { db -> (Entry, Entry?) in
-                let entry = try Self.record(attempt, forEntry: entryID, leaseOwner: leaseOwner, then: transition, base: base, in: db)
+            let (entry, isRecorded, claimed) = try await write("write to") { db -> (Entry, Bool, Entry?) in
+                let (entry, isRecorded) = try Self.record(attempt, forEntry: entryID, leaseOwner: leaseOwner, then: transition,
+                                                          base: base, in: db)
                 // After the outcome, its holds and budget: the claim sees them.
-                return (entry, try next?.claim(after: attempt, isFinal: transition != nil, now: Date(), in: db))
+                return (entry, isRecorded, try next?.claim(after: attempt, isFinal: transition != nil, now: Date(), in: db))
             }
             next?.settle(claimed)
+            if !isRecorded {
+                configuration.logger.warning("outcome dropped: another sender holds the entry now", metadata: [
+                    "picus.entry.id": "\(entryID)", "picus.lease": "\(leaseOwner)",
+                    "picus.dropped": "\(attempt.status.map { "HTTP \($0)" } ?? attempt.transportError.map(\.kind.rawValue) ?? "-")",
+                ])
+            }
             return entry
         } catch {
             next?.rollBack()
@@ -77,7 +87,14 @@ extension Journal {
     private static func record(
         _ attempt: NewAttempt, forEntry entryID: Int64, leaseOwner: String, then transition: EntryTransition?, base: Entry?,
         in db: Database
-    ) throws -> Entry {
+    ) throws -> (Entry, isRecorded: Bool) {
+        let current = try DirectStatement(db, JournalSQL.leaseAndState, [entryID])
+        guard try current.step() else {
+            throw JournalError(.notFound, "entry \(entryID) vanished while its attempt was recorded", entryID: entryID)
+        }
+        let holds = current.text(0) == leaseOwner
+        current.finish()
+        guard holds else { return (try readBack(entryID, base: base, in: db), false) }
         let error = attempt.error
         let errorMessage = error?.message ?? attempt.transportError?.historyMessage
         let keepsBody = attempt.outcome != .success
@@ -98,41 +115,28 @@ extension Journal {
         let isSuccess = attempt.outcome == .success
         let moves = transition != nil
         let keepsLease = transition?.state == .inFlight
-        // The count is history: it moves whoever holds the lease. The rest is decided by the sender
-        // that holds the lease, or that saw a success — the truth about an entry nobody is sending now.
-        let current = try DirectStatement(db, JournalSQL.leaseAndState, [entryID])
-        guard try current.step() else {
-            throw JournalError(.notFound, "entry \(entryID) vanished while its attempt was recorded", entryID: entryID)
-        }
-        let state = current.text(1).flatMap(EntryState.init(rawValue:))
-        let holds = current.text(0) == leaseOwner
-            || (isSuccess && [.queued, .pending, .failed, .expired].contains(state))
-        current.finish()
-        if holds {
-            try DirectStatement(db, JournalSQL.recordHeld, [
-                number, now, attempt.status,
-                attempt.transportError?.kind.rawValue,
-                (isSuccess ? nil : errorMessage), (isSuccess ? nil : error?.errorCode),
-                moves, transition?.state.rawValue, transition?.nextAttemptAt?.unixMilliseconds,
-                (transition?.state == .queued ? attempt.serverNotBefore?.unixMilliseconds : nil),
-                keepsLease, entryID,
-            ]).execute()
-        } else {
-            try DirectStatement(db, JournalSQL.recordCount, [number, now, entryID]).execute()
-        }
+        try DirectStatement(db, JournalSQL.recordHeld, [
+            number, now, attempt.status,
+            attempt.transportError?.kind.rawValue,
+            (isSuccess ? nil : errorMessage), (isSuccess ? nil : error?.errorCode),
+            moves, transition?.state.rawValue, transition?.nextAttemptAt?.unixMilliseconds,
+            (transition?.state == .queued ? attempt.serverNotBefore?.unixMilliseconds : nil),
+            keepsLease, entryID,
+        ]).execute()
         try DirectStatement(db, JournalSQL.advanceChangeClock, []).execute()
         if let budget = attempt.budget {
             // Within one window the budget only shrinks, so the lowest word on it wins, whatever
             // order concurrent answers are recorded in; a later window starts afresh.
             try db.cachedStatement(sql: """
-                INSERT INTO budget (key, remaining, resetAt, seenAt)
-                SELECT endpoint, ?, ?, ? FROM entry WHERE id = ?
+                INSERT INTO budget (key, remaining, resetAt, seenAt, windowLimit)
+                SELECT endpoint, ?, ?, ?, ? FROM entry WHERE id = ?
                 ON CONFLICT (key) DO UPDATE SET
                     remaining = IIF(excluded.resetAt > budget.resetAt, excluded.remaining, MIN(budget.remaining, excluded.remaining)),
                     resetAt = MAX(budget.resetAt, excluded.resetAt),
-                    seenAt = excluded.seenAt
+                    seenAt = excluded.seenAt,
+                    windowLimit = COALESCE(excluded.windowLimit, budget.windowLimit)
                 WHERE excluded.resetAt >= budget.resetAt
-                """).execute(arguments: [budget.remaining, budget.resetAt.unixMilliseconds, now, entryID])
+                """).execute(arguments: [budget.remaining, budget.resetAt.unixMilliseconds, now, budget.windowLimit, entryID])
             if budget.remaining == 0, attempt.status != 429 {
                 // Spent: nothing more goes to the endpoint before the reset, from any process.
                 try db.cachedStatement(sql: """
@@ -149,6 +153,11 @@ extension Journal {
                 ON CONFLICT (key) DO UPDATE SET until = MAX(until, excluded.until), reason = excluded.reason, setAt = excluded.setAt
                 """).execute(arguments: [until.unixMilliseconds, now, entryID])
         }
+        return (try readBack(entryID, base: base, in: db), true)
+    }
+
+    /// The entry after an outcome: only the columns an outcome changes when the caller has the rest.
+    private static func readBack(_ entryID: Int64, base: Entry?, in db: Database) throws -> Entry {
         if var entry = base, entry.id == entryID {
             let outcome = try DirectStatement(db, JournalSQL.outcomeColumns, [entryID])
             defer { outcome.finish() }
@@ -252,9 +261,11 @@ extension Journal {
                         SELECT entry.id, entry.endpoint FROM entry INDEXED BY entry_due
                         WHERE \(dueClause(byID: byID)) ORDER BY entry.id LIMIT :scan)
                 ) AS due
-                LEFT JOIN budget ON budget.key = due.endpoint AND budget.resetAt > :now
-                -- No more sends start to an endpoint than its budget, less those in flight, allows.
-                WHERE budget.key IS NULL OR due.rank <= budget.remaining
+                LEFT JOIN budget ON budget.key = due.endpoint
+                -- No more sends start to an endpoint than its budget, less those in flight, allows: what
+                -- remains of the window, or once it has reset, the whole window as last known.
+                WHERE budget.key IS NULL OR (budget.resetAt <= :now AND budget.windowLimit IS NULL)
+                    OR due.rank <= IIF(budget.resetAt > :now, budget.remaining, budget.windowLimit)
                     - (SELECT COUNT(*) FROM entry AS sending WHERE sending.state = :inFlight AND sending.endpoint = due.endpoint)
                 ORDER BY due.id LIMIT :limit)
             \(returning)
@@ -475,14 +486,6 @@ package enum JournalSQL {
         WHERE id = ?12
         """
 
-    /// An attempt recorded by a sender that no longer holds the entry: the count is history, the
-    /// rest is the holder's. Stamped like ``recordHeld``. Parameters: the number, now, the id.
-    package static let recordCount = """
-        UPDATE entry SET changeSeq = (SELECT value + 1 FROM changeClock),
-            attemptCount = MAX(attemptCount, ?1), updatedAt = ?2
-        WHERE id = ?3
-        """
-
     /// The columns an outcome changes, in the order ``Entry/update(fromOutcomeColumns:)`` reads them.
     private static let changingColumns = """
         updatedAt, state, attemptCount, lastStatus, lastTransportError, lastErrorMessage, lastErrorCode,
@@ -501,7 +504,7 @@ package enum JournalSQL {
         """
 
     /// Whether a rate-limit budget is in force for any endpoint. Parameter: now.
-    static let anyBudget = "SELECT EXISTS (SELECT 1 FROM budget WHERE resetAt > ?)"
+    static let anyBudget = "SELECT EXISTS (SELECT 1 FROM budget WHERE resetAt > ? OR windowLimit IS NOT NULL)"
 
     /// The statement that leases due entries: ranked per endpoint against its budget when one is
     /// in force (`budgeted`), for one entry only when asked `byID`.

@@ -52,6 +52,8 @@ public final class Journal: Sendable {
     /// Whether error messages are indexed for full-text search (SQLite with FTS5).
     public let hasFullTextSearch: Bool
     private let ownerLockSlot = OwnerLockSlot()
+    /// The file this journal opened, to tell when another takes its name.
+    let openedIdentity: FileNode?
 
     /// The `application_id` every journal carries in its header: 'PICJ'.
     static let applicationID: Int32 = 0x5049_434A
@@ -86,14 +88,16 @@ public final class Journal: Sendable {
     public let isReadOnly: Bool
 
     private init(path: String, configuration: Configuration, createIfMissing: Bool, readOnly: Bool) throws {
-        let path = (path as NSString).expandingTildeInPath
-        self.path = path
+        let requested = (path as NSString).expandingTildeInPath
         self.configuration = configuration
         self.isReadOnly = readOnly
-        if !createIfMissing, !FileManager.default.fileExists(atPath: path) {
-            throw JournalError(.notFound, "no journal at \(path); check --db or $PICUS_JOURNAL_DB (`picus-journal request`, `replay` and the library create one)", path: path)
+        if !createIfMissing, !FileManager.default.fileExists(atPath: requested) {
+            throw JournalError(.notFound, "no journal at \(requested); check --db or $PICUS_JOURNAL_DB (`picus-journal request`, `replay` and the library create one)", path: requested)
         }
-        if !readOnly { try Self.prepareFile(at: path) }
+        if !readOnly { try Self.prepareFile(at: requested) }
+        let path = try Self.sharedPath(for: requested)
+        self.path = path
+        openedIdentity = FileNode(path: path)
         let isJournal = try Self.inspect(path: path)
         if readOnly, !isJournal {
             throw JournalError(.notFound, "\(path) is empty, not a journal yet; `picus-journal request` or `replay` makes it one", path: path)
@@ -116,7 +120,7 @@ public final class Journal: Sendable {
         dbConfiguration.readonly = readOnly
         do {
             if readOnly {
-                writer = try DatabaseQueue(path: Self.readOnlyLocation(of: path), configuration: dbConfiguration)
+                writer = try Self.openForReading(path, configuration: dbConfiguration)
             } else {
                 let pool = try DatabasePool(path: path, configuration: dbConfiguration)
                 // GRDB's pool sets `synchronous = NORMAL` on its writer after `prepareDatabase` runs:
@@ -306,7 +310,7 @@ public final class Journal: Sendable {
         configuration.busyMode = .timeout(10)
         configuration.readonly = true
         do {
-            let queue = try DatabaseQueue(path: readOnlyLocation(of: path), configuration: configuration)
+            let queue = try openForReading(path, configuration: configuration)
             defer { try? queue.close() }
             return try queue.read { db in
                 let applicationID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
@@ -338,15 +342,38 @@ public final class Journal: Sendable {
     /// folder cannot be written (so SQLite could not create them) is it opened `immutable`: a reader
     /// with read permission only can still read. A writer that starts and checkpoints during such a
     /// read could change pages under it; that is the price of reading where one may not write.
-    private static func readOnlyLocation(of path: String) -> String {
+    private static func readOnlyLocation(of path: String, immutable: Bool = false) -> String {
         let folder = (path as NSString).deletingLastPathComponent
-        guard !FileManager.default.fileExists(atPath: path + "-wal"),
-            !FileManager.default.isWritableFile(atPath: folder.isEmpty ? "." : folder)
+        guard immutable || (!FileManager.default.fileExists(atPath: path + "-wal")
+            && !FileManager.default.isWritableFile(atPath: folder.isEmpty ? "." : folder))
         else { return path }
         var allowed = CharacterSet.urlPathAllowed
         allowed.remove(charactersIn: "?#%")
         let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         return "file:\(absolute.addingPercentEncoding(withAllowedCharacters: allowed) ?? absolute)?immutable=1"
+    }
+
+    /// A read-only connection to the journal, its WAL index made or joined by a first read.
+    ///
+    /// On a full disk SQLite cannot make the `-shm` file a WAL reader needs. When no WAL holds commits
+    /// the main file (no `-wal`, or an empty one: no writer has it open) is all there is to read, and the
+    /// journal is opened `immutable` instead, which needs no `-shm`: readers keep working on a full disk.
+    private static func openForReading(_ path: String, configuration: GRDB.Configuration) throws -> DatabaseQueue {
+        let location = readOnlyLocation(of: path)
+        do {
+            let queue = try DatabaseQueue(path: location, configuration: configuration)
+            do {
+                try queue.read { db in _ = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master") }
+            } catch {
+                try? queue.close()
+                throw error
+            }
+            return queue
+        } catch let error as DatabaseError where [.SQLITE_IOERR, .SQLITE_CANTOPEN].contains(error.resultCode.primaryResultCode) {
+            let walSize = ((try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? NSNumber)?.intValue ?? 0
+            guard !location.hasSuffix("immutable=1"), walSize == 0 else { throw error }
+            return try DatabaseQueue(path: readOnlyLocation(of: path, immutable: true), configuration: configuration)
+        }
     }
 
     /// Runs a write transaction, translating database failures into ``JournalError``.

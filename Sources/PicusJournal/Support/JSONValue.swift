@@ -79,3 +79,17 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 }
+
+extension JSONValue {
+    /// The value with every spelling of the matcher's secrets removed from its strings and keys.
+    func scrubbingStrings(_ matcher: SecretMatcher) -> JSONValue {
+        switch self {
+        case .string(let text): .string(Redactor.scrub(text, matcher: matcher))
+        case .array(let items): .array(items.map { $0.scrubbingStrings(matcher) })
+        case .object(let fields):
+            .object(Dictionary(fields.map { (Redactor.scrub($0.key, matcher: matcher), $0.value.scrubbingStrings(matcher)) },
+                               uniquingKeysWith: { first, _ in first }))
+        default: self
+        }
+    }
+}

@@ -10,7 +10,7 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Sendable {
             case notSQLite, foreignDatabase, schemaTooNew, schemaMismatch, cannotOpen, corrupt, diskFull, readOnly, busy
-            case notFound, invalidTransition, database
+            case notFound, invalidTransition, database, exportOntoJournal
         }
 
         private let base: Base
@@ -40,6 +40,9 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
         public static let invalidTransition = Code(.invalidTransition)
         /// Any other database failure.
         public static let database = Code(.database)
+        /// An export's output names the journal, one of its companion files or its owners folder:
+        /// nothing was written.
+        public static let exportOntoJournal = Code(.exportOntoJournal)
 
         /// The code's name: `busy`, `diskFull`, ….
         public var description: String { base.rawValue }
@@ -78,7 +81,11 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
         // Not the database's: the caller's own error (an export's output that failed, say) says it best.
         guard let dbError = error as? DatabaseError else { return error }
         let sqliteMessage = dbError.message ?? "\(dbError.resultCode)"
-        switch dbError.resultCode.primaryResultCode {
+        var code = dbError.resultCode.primaryResultCode
+        // SQLite reports a full disk as an I/O error when the write that failed was the WAL index's or
+        // a file's creation (`-shm`): ask the file system.
+        if code == .SQLITE_IOERR || code == .SQLITE_CANTOPEN, FileSystemSpace.isFull(at: path) { code = .SQLITE_FULL }
+        switch code {
         case .SQLITE_FULL:
             return JournalError(.diskFull, "cannot \(action) journal \(path): the disk is full; free space and retry (nothing already journaled is lost)", path: path, underlyingError: dbError)
         case .SQLITE_CORRUPT, .SQLITE_NOTADB:

@@ -22,6 +22,8 @@ package final class OwnerLock: @unchecked Sendable {
     // Set under `noteLock` when a note is written: such a file outlives the process, for recovery.
     private let noteLock = NSLock()
     private var hasNotes = false
+    /// Where the next note goes: after the last whole one, in the reserved space while it lasts.
+    private var noteEnd = 0
 
     /// What a test of a lease owner found.
     package enum Liveness: Sendable, Equatable {
@@ -40,23 +42,32 @@ package final class OwnerLock: @unchecked Sendable {
         let instance = UUID().uuidString.prefix(8).lowercased()
         let pid = getpid()
         let folder = Self.folder(forJournal: journalPath)
-        if mkdir(folder, 0o700) != 0, errno != EEXIST {
-            throw JournalError(.cannotOpen, "cannot create \(folder), where senders leave their liveness locks: \(ExclusiveFile.describe(errno: errno)); check that the journal's folder is writable", path: journalPath)
-        }
         let file = "\(folder)/\(pid)-\(instance).lock"
         var descriptor: Int32 = -1
-        // A sweeper may find the new file unlocked and remove it between open and flock: take the
-        // lock, then check that the path still names the locked file.
-        for _ in 0..<10 where descriptor < 0 {
+        // Other processes sweep the folder: one may find the new file unlocked and remove it between
+        // open and flock, or remove the folder's last file as it is made. Take the lock, then check that
+        // the path still names the locked file; until it does, try again — bounded by time, not by a
+        // count, for a hundred processes starting at once sweep each other many times.
+        let deadline = Date().addingTimeInterval(10)
+        while descriptor < 0 {
+            if mkdir(folder, 0o700) != 0, errno != EEXIST {
+                throw JournalError(.cannotOpen, "cannot create \(folder), where senders leave their liveness locks: \(ExclusiveFile.describe(errno: errno)); check that the journal's folder is writable", path: journalPath)
+            }
             let candidate = open(file, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
             guard candidate >= 0 else {
-                throw JournalError(.cannotOpen, "cannot create the liveness lock \(file): \(ExclusiveFile.describe(errno: errno))", path: journalPath)
+                let code = errno
+                // The folder went between mkdir and open: make it again.
+                if code == ENOENT, Date() < deadline { continue }
+                throw JournalError(.cannotOpen, "cannot create the liveness lock \(file): \(ExclusiveFile.describe(errno: code))", path: journalPath)
             }
             guard flock(candidate, LOCK_EX | LOCK_NB) == 0 else {
                 let code = errno
                 close(candidate)
-                // A sweeper is testing the brand-new file: it will find it empty and may remove it; try again.
-                if code == EWOULDBLOCK { continue }
+                // A sweeper is testing the brand-new file: it will find it without notes and may remove it; try again.
+                if code == EWOULDBLOCK, Date() < deadline {
+                    sched_yield()
+                    continue
+                }
                 throw JournalError(.cannotOpen, "cannot lock \(file): \(ExclusiveFile.describe(errno: code))", path: journalPath)
             }
             var opened = stat()
@@ -65,6 +76,7 @@ package final class OwnerLock: @unchecked Sendable {
                 descriptor = candidate
             } else {
                 close(candidate)
+                if Date() >= deadline { break }
             }
         }
         guard descriptor >= 0 else {
@@ -73,19 +85,19 @@ package final class OwnerLock: @unchecked Sendable {
         self.ownerID = "\(host):\(pid):\(instance)"
         self.file = file
         self.descriptor = descriptor
+        Self.reserveNoteSpace(descriptor)
         Self.sweep(folder)
     }
 
-    /// Removes the empty lock files of owners that are gone (a process killed before it could remove
-    /// its own). A file with notes stays for the writer that takes its leases back.
+    /// Removes the lock files without notes of owners that are gone (a process killed before it could
+    /// remove its own). A file with notes stays for the writer that takes its leases back.
     private static func sweep(_ folder: String) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
         for name in names where name.hasSuffix(".lock") {
             let path = "\(folder)/\(name)"
             let descriptor = open(path, O_RDWR | O_CLOEXEC)
             guard descriptor >= 0 else { continue }
-            var status = stat()
-            if fstat(descriptor, &status) == 0, status.st_size == 0, flock(descriptor, LOCK_EX | LOCK_NB) == 0 {
+            if flock(descriptor, LOCK_EX | LOCK_NB) == 0, notes(in: descriptor).isEmpty {
                 unlink(path)
             }
             close(descriptor)
@@ -176,9 +188,26 @@ package final class OwnerLock: @unchecked Sendable {
         close(descriptor)
     }
 
+    /// How much room a lock file keeps for notes: enough for a hundred or so.
+    static let reservedNoteSpace: Int = 16 * 1024
+
+    /// Reserves the disk blocks of the notes this process may leave, while the disk has room: a note
+    /// matters most when the disk is full (a 2xx that could not be recorded must not be sent again),
+    /// and writing into blocks already allocated needs no more. The reserved bytes are zeros, which no
+    /// reader takes for a note. Where the file system cannot reserve, a note is written as any write
+    /// is, and a sender that cannot leave one keeps its entry (see ``leaveNote(_:forLease:)``).
+    private static func reserveNoteSpace(_ descriptor: Int32) {
+        #if os(Linux)
+        _ = posix_fallocate(descriptor, 0, off_t(reservedNoteSpace))
+        #endif
+    }
+
     /// Leaves word that this process let go of `lease` without recording its outcome, and why, so
     /// that the writer who takes the entry back records the truth and need not wait for the expiry.
-    package func leaveNote(_ note: Note, forLease lease: String) {
+    ///
+    /// - Returns: Whether the note is on disk, synced: only then may the sender let go of the entry.
+    @discardableResult
+    package func leaveNote(_ note: Note, forLease lease: String) -> Bool {
         var line = Data()
         line.append(contentsOf: lease.utf8)
         line.append(UInt8(ascii: "\t"))
@@ -186,10 +215,16 @@ package final class OwnerLock: @unchecked Sendable {
         line.append(UInt8(ascii: "\t"))
         line.append(contentsOf: note.reason.replacingOccurrences(of: "\n", with: " ").utf8)
         line.append(UInt8(ascii: "\n"))
-        noteLock.withLock {
+        return noteLock.withLock {
             hasNotes = true
-            _ = lseek(descriptor, 0, SEEK_END)
-            _ = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            let offset = noteEnd
+            let written = line.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(offset)) }
+            guard written == line.count else {
+                // A part of a line is no note: the next note overwrites it.
+                return false
+            }
+            noteEnd += line.count
+            return fsync(descriptor) == 0
         }
     }
 
@@ -203,7 +238,9 @@ package final class OwnerLock: @unchecked Sendable {
             contents.append(contentsOf: buffer[0..<count])
         }
         var notes: [String: Note] = [:]
-        for line in contents.split(separator: UInt8(ascii: "\n")) {
+        // Reserved space that holds no note yet is zeros; a line cut by a failed write is overwritten
+        // by the next note, and a line is a note only when whole (lease, status, reason).
+        for line in contents.split(separator: UInt8(ascii: "\n")) where !line.contains(0) {
             let fields = line.split(separator: UInt8(ascii: "\t"), maxSplits: 2, omittingEmptySubsequences: false)
             guard fields.count == 3 else { continue }
             let text = fields.map { String(decoding: $0, as: UTF8.self) }
