@@ -186,12 +186,13 @@ struct PromisesAtTheEdgesTests {
 
         // Reversed: a failure recorded by the holder is not flipped by a late 201.
         let other = try await client.enqueue(.post("/v1/simulations", json: #"{"simulation_name":"late-2"}"#))
-        _ = try await journal.claim(ClaimFilter(id: other.id), limit: 1, owner: "first", leaseDuration: .seconds(1), now: now)
-        _ = try await journal.recoverAbandoned(now: now.addingTimeInterval(5), replay: true)
-        _ = try await journal.claim(ClaimFilter(id: other.id), limit: 1, owner: "second", leaseDuration: .seconds(30), now: now.addingTimeInterval(5))
-        _ = try await journal.record(NewAttempt(number: 1, startedAt: now, durationMs: 1, status: 422, outcome: .permanent, responseHeaders: [:]),
+        let later = Date()
+        _ = try await journal.claim(ClaimFilter(id: other.id), limit: 1, owner: "first", leaseDuration: .seconds(1), now: later)
+        _ = try await journal.recoverAbandoned(now: later.addingTimeInterval(5), replay: true)
+        _ = try await journal.claim(ClaimFilter(id: other.id), limit: 1, owner: "second", leaseDuration: .seconds(30), now: later.addingTimeInterval(5))
+        _ = try await journal.record(NewAttempt(number: 1, startedAt: later, durationMs: 1, status: 422, outcome: .permanent, responseHeaders: [:]),
                                      forEntry: other.id, leaseOwner: "second", then: EntryTransition(state: .failed))
-        let flipped = try await journal.record(NewAttempt(number: 1, startedAt: now, durationMs: 1, status: 201, outcome: .success, responseHeaders: [:]),
+        let flipped = try await journal.record(NewAttempt(number: 1, startedAt: later, durationMs: 1, status: 201, outcome: .success, responseHeaders: [:]),
                                                forEntry: other.id, leaseOwner: "first", then: EntryTransition(state: .succeeded))
         #expect(flipped.state == .failed)
         #expect(try await journal.attempts(ofEntry: other.id).compactMap(\.status) == [422])
@@ -249,5 +250,23 @@ struct ReplacedJournalTests {
         #expect(!health.isHealthy)
         #expect(health.reason?.contains("was replaced") == true, "\(health.reason ?? "nil")")
         await #expect(throws: JournalError.self) { try await engine.run(onReplay: { _ in }) }
+    }
+}
+
+/// One journal file reached through two hard-linked names shares one WAL and one owner folder.
+struct HardLinkedJournalTests {
+    @Test func twoHardLinkedNamesOpenOneJournalByOneName() async throws {
+        let folder = try TemporaryFolder()
+        let first = folder.path("a-journal.sqlite")
+        let second = folder.path("b-journal.sqlite")
+        try Journal(path: first).close()
+        try FileManager.default.linkItem(atPath: first, toPath: second)
+        let viaSecond = try Journal(path: second)
+        #expect(viaSecond.path == first)
+        try viaSecond.close()
+
+        let elsewhere = try TemporaryFolder()
+        try FileManager.default.linkItem(atPath: first, toPath: elsewhere.path("c.sqlite"))
+        #expect(throws: JournalError.self) { try Journal(path: second) }
     }
 }

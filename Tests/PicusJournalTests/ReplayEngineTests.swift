@@ -355,7 +355,7 @@ struct ReplayEngineTests {
 
 /// Leases: a sender that lost its entry never moves it, and history never collides.
 struct LeaseTests {
-    @Test func aSenderWhoseLeaseWasTakenRecordsButDoesNotMoveTheEntry() async throws {
+    @Test func aSenderWhoseLeaseWasTakenRecordsNothing() async throws {
         let folder = try TemporaryFolder()
         let journal = try Journal(path: folder.path("journal.sqlite"))
         let entry = try await journal.insert(NewEntry(method: "GET", path: "/v1/agents", headers: [:], state: .inFlight,
@@ -370,15 +370,15 @@ struct LeaseTests {
 
         #expect(afterLate.state == .inFlight)
         #expect(afterLate.leaseOwner == "new")
-        // The abandoned attempt was 1, the late one 2: the new holder's next attempt is 3, and so is a second recovery's.
+        // Only the abandoned attempt is history: the late one was dropped. The new holder's next is 2, and so is a second recovery's.
         let attempts = try await journal.attempts(ofEntry: entry.id)
-        #expect(attempts.map(\.number) == [1, 2])
+        #expect(attempts.map(\.number) == [1])
         _ = try await journal.renewLeases([(entry.id, "new")], until: Date().addingTimeInterval(-1))
         _ = try await journal.recoverAbandoned(now: Date(), replay: true)
-        #expect(try await journal.attempts(ofEntry: entry.id).map(\.number) == [1, 2, 3])
+        #expect(try await journal.attempts(ofEntry: entry.id).map(\.number) == [1, 2])
     }
 
-    @Test func aLateSuccessStillMarksAnEntryNobodyIsSending() async throws {
+    @Test func aLateSuccessDoesNotMoveAnEntryTakenBack() async throws {
         let folder = try TemporaryFolder()
         let journal = try Journal(path: folder.path("journal.sqlite"))
         let entry = try await journal.insert(NewEntry(method: "GET", path: "/v1/agents", headers: [:], state: .inFlight,
@@ -389,7 +389,8 @@ struct LeaseTests {
             NewAttempt(number: 1, startedAt: Date(), durationMs: 1, status: 200, outcome: .success, responseHeaders: [:]),
             forEntry: entry.id, leaseOwner: "slow", then: EntryTransition(state: .succeeded))
 
-        #expect(updated.state == .succeeded)
+        // The recovery decided: queued, to be replayed with the same Idempotency-Key.
+        #expect(updated.state == .queued)
     }
 
     @Test func anAbandonedTokenExchangeIsNeverReplayed() async throws {
