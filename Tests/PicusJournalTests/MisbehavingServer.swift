@@ -50,23 +50,13 @@ final class MisbehavingServer: @unchecked Sendable {
     /// Starts a server that answers each request with `script(request)`.
     init(_ script: @escaping @Sendable (Request) -> [Step]) throws {
         self.script = script
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (listener, port) = try bindLoopback()
         self.listener = listener
-        var yes: Int32 = 1
-        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        guard listen(listener, 128) == 0 else {
+            close(listener)
+            throw POSIXError(.EADDRINUSE)
         }
-        guard bound == 0, listen(listener, 128) == 0 else { throw POSIXError(.EADDRINUSE) }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
-        }
-        port = Int(UInt16(bigEndian: address.sin_port))
+        self.port = port
         let thread = Thread { [self] in acceptLoop() }
         thread.start()
     }
@@ -226,8 +216,16 @@ extension MisbehavingServer {
 /// socket can take the port. A server that was only asked to stop could still accept a connection
 /// that then times out. The socket stays open for the process's life, on purpose.
 func closedPort() throws -> Int {
+    // Without SO_REUSEADDR: no other socket can bind the port while this one holds it.
+    try bindLoopback(reusingAddress: false).port
+}
+
+/// A TCP socket bound to a free port of 127.0.0.1, not listening yet.
+func bindLoopback(reusingAddress: Bool = true) throws -> (socket: Int32, port: Int) {
     let socket = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard socket >= 0 else { throw POSIXError(.EMFILE) }
+    var yes: Int32 = 1
+    if reusingAddress { setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size)) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = 0
@@ -243,5 +241,5 @@ func closedPort() throws -> Int {
     _ = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
     }
-    return Int(UInt16(bigEndian: address.sin_port))
+    return (socket, Int(UInt16(bigEndian: address.sin_port)))
 }
