@@ -39,6 +39,7 @@ let package = Package(
                 .embedInCode("0001_journal.sql"), .embedInCode("0002_search.sql"), .embedInCode("0003_replayable.sql"),
                 .embedInCode("0004_trace.sql"), .embedInCode("0005_due.sql"),
                 .embedInCode("0006_budget.sql"), .embedInCode("0007_change.sql"), .embedInCode("0008_lean.sql"),
+                .embedInCode("0009_shipment.sql"),
                 .embedInCode("postgres/0001_fleet.sql"),
             ],
             swiftSettings: swiftSettings

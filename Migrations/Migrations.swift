@@ -22,6 +22,7 @@ package enum JournalMigrations {
         Migration(identifier: "0006_budget", sql: String(decoding: PackageResources._006_budget_sql, as: UTF8.self)),
         Migration(identifier: "0007_change", sql: String(decoding: PackageResources._007_change_sql, as: UTF8.self)),
         Migration(identifier: "0008_lean", sql: String(decoding: PackageResources._008_lean_sql, as: UTF8.self)),
+        Migration(identifier: "0009_shipment", sql: String(decoding: PackageResources._009_shipment_sql, as: UTF8.self)),
     ]
 
     /// The fleet store's PostgreSQL migrations (`postgres/NNNN_name.sql`), oldest first.
