@@ -8,9 +8,11 @@ import ServiceLifecycle
 /// It ships what changed, then looks at the journal's change clock every `pollInterval` and ships
 /// again when it moved. While PostgreSQL is unreachable it logs one line, backs off (1 s, doubling,
 /// up to `maximumBackoff`) and tries again; nothing is lost meanwhile, because what is shipped is
-/// read from the journal, which keeps it. The journal's writers never wait for it: it only reads,
+/// read from the journal, which keeps it. A connection that goes quiet counts as unreachable once a
+/// step misses its deadline (``configuration``). The journal's writers never wait for it: it reads
 /// from WAL snapshots. A failure that retrying cannot fix — a wrong password, a newer schema —
-/// ends `run()` with that error. Graceful shutdown ends it after the batch in flight.
+/// ends `run()` with that error. Graceful shutdown or cancellation ends it at once, wherever it is
+/// (mid-batch, or waiting on a dead connection): the batch in flight is not committed and ships next time.
 ///
 /// ```swift
 /// let ship = FleetShipService(journal: journal, to: try FleetLocation("postgres://picus@db/fleet"), as: "site-a")
@@ -41,6 +43,8 @@ public struct FleetShipService: Service {
     public var maximumBackoff: Duration = .seconds(30)
     /// Entries per batch.
     public var batchSize = FleetStore.defaultBatchSize
+    /// How long to wait for PostgreSQL at each step.
+    public var configuration = FleetStore.Configuration()
 
     /// Ships `journal` to the store at `location` under `agent`.
     public init(journal: Journal, to location: FleetLocation, as agent: String,
@@ -59,7 +63,7 @@ public struct FleetShipService: Service {
         try await cancelWhenGracefulShutdown {
             do {
                 try await ship()
-            } catch is CancellationError {
+            } catch where Task.isCancelled {
                 // Shut down or cancelled: what was committed stays committed; the rest ships next time.
             }
         }
@@ -75,7 +79,8 @@ public struct FleetShipService: Service {
             do {
                 try Task.checkCancellation()
                 if store == nil {
-                    let connected = try await FleetStore.connect(to: location, environment: environment, logger: logger)
+                    let connected = try await FleetStore.connect(
+                        to: location, configuration: configuration, environment: environment, logger: logger)
                     store = connected
                     try await connected.migrate()
                     onEvent(.connected(again: everConnected))
@@ -89,11 +94,13 @@ public struct FleetShipService: Service {
                     let result = try await store.ship(journal, as: agent, batchSize: batchSize) { progress in
                         var running = before
                         running.entries += progress.entries
+                        running.unchanged += progress.unchanged
                         running.attempts += progress.attempts
                         running.clock = progress.clock
                         onEvent(.shipped(running))
                     }
                     totals.entries += result.entries
+                    totals.unchanged += result.unchanged
                     totals.attempts += result.attempts
                     totals.clock = result.clock
                     shippedClock = clock

@@ -6,10 +6,13 @@ import PostgresNIO
 
 /// How much one ship carried.
 public struct ShipResult: Sendable, Hashable {
-    /// Entries written (new ones, and new states of ones shipped before).
+    /// Entries the store wrote: new ones, and new states of ones shipped before.
     public var entries = 0
     /// Attempts written; an attempt already in the store is not counted again.
     public var attempts = 0
+    /// Entries sent that the store kept as it had them: it held them already, as they are or newer
+    /// (a ship that starts again from an earlier point sends some twice).
+    public var unchanged = 0
     /// The journal's change clock the store has now reached.
     public var clock: Int64 = 0
 
@@ -26,12 +29,22 @@ extension FleetStore {
     ///
     /// Each batch commits together with the point it reached, so a ship killed anywhere and run
     /// again resumes there and leaves one copy of everything; running it twice changes nothing, and
-    /// an older copy of an entry never overwrites a newer one. The journal is only read, from WAL
-    /// snapshots: its writers never wait for a ship. Secrets in headers, request bodies, query
-    /// strings and response bodies are redacted on the way, as exports redact them.
+    /// an older copy of an entry never overwrites a newer one. An entry belongs to the agent that
+    /// shipped it first. Secrets in headers, request bodies, query strings and response bodies are
+    /// redacted on the way, as exports redact them.
     ///
-    /// Batches go by `COPY` into session-local staging tables, then one `INSERT … ON CONFLICT` each
-    /// into the store; the next batch is read from the journal while the store writes this one.
+    /// The point reached is kept twice: in the store, and — once the store committed — in the journal
+    /// file itself. A ship starts from the earlier of the two, so a journal restored from an older
+    /// copy, whose change clock went back below what the store saw, ships everything it holds; and
+    /// its change clock is moved past the store's point, so that its later changes are newer there
+    /// than what the lost timeline left. A journal opened read-only records nothing and may send
+    /// again what it sent before (idempotently).
+    ///
+    /// The journal's entries are read from WAL snapshots: its writers never wait for a ship, which
+    /// writes one small row per batch into it. Batches go by `COPY` into session-local staging
+    /// tables, then one `INSERT … ON CONFLICT` each into the store; the next batch is read from the
+    /// journal while the store writes this one. Every step is held to the store's
+    /// ``Configuration/operationTimeout``.
     ///
     /// - Parameters:
     ///   - journal: The local journal.
@@ -39,7 +52,8 @@ extension FleetStore {
     ///   - batchSize: Entries per batch and transaction.
     ///   - onBatch: Called after each committed batch with the running totals.
     /// - Returns: What was shipped.
-    /// - Throws: ``FleetError`` when the store fails (``FleetError/isTransient`` says whether to retry);
+    /// - Throws: ``FleetError`` when the store fails or cannot be reached in time (``FleetError/isTransient``
+    ///   says whether to retry), or when the journal was shipped to this store under another agent name;
     ///   ``JournalError`` when the journal cannot be read.
     @discardableResult
     public func ship(
@@ -47,8 +61,12 @@ extension FleetStore {
         onBatch: (ShipResult) -> Void = { _ in }
     ) async throws -> ShipResult {
         let identity = try await journal.identity()
+        try await refuseOtherAgents(of: identity, as: agent, journal: journal)
+        let stored = try await shippedClock(agent: agent, journal: identity)
+        let recorded = try await journal.shippedClock(to: destination, as: agent) ?? 0
+        if recorded < stored { try await journal.advanceChangeClock(to: stored) }
         var result = ShipResult()
-        result.clock = try await shippedClock(agent: agent, journal: identity)
+        result.clock = min(stored, recorded)
         try await prepareStaging()
         func read(after clock: Int64) -> Task<ShipBatch, any Error> {
             Task { ShipBatch(try await journal.changes(after: clock, limit: batchSize), agent: agent) }
@@ -60,23 +78,54 @@ extension FleetStore {
             guard batch.entries > 0 else { return result }
             // The journal is read ahead while the store writes.
             next = read(after: batch.lastChange)
-            let attempts = try await write(batch, agent: agent, identity: identity)
-            result.entries += batch.entries
-            result.attempts += attempts
+            let written = try await write(batch, agent: agent, identity: identity)
+            try await journal.recordShipment(to: destination, as: agent, clock: batch.lastChange, at: Date())
+            result.entries += written.entries
+            result.unchanged += batch.entries - written.entries
+            result.attempts += written.attempts
             result.clock = batch.lastChange
             onBatch(result)
         }
     }
 
-    /// How far the journal `identity` of `agent` was shipped: 0 when never.
+    /// How far the journal `identity` of `agent` was shipped, as the store recorded it: 0 when never.
     public func shippedClock(agent: String, journal identity: String) async throws -> Int64 {
-        try await run("read the last shipment") {
-            for try await clock in try await connection.query("""
-                SELECT changeSeq FROM \(unescaped: Self.schema).shipment WHERE agent = \(agent) AND journalUuid = \(identity)
-                """, logger: logger).decode(Int64.self) {
+        let query: PostgresQuery = """
+            SELECT changeSeq FROM \(unescaped: Self.schema).shipment WHERE agent = \(agent) AND journalUuid = \(identity)
+            """
+        let logger = logger
+        return try await run("read the last shipment") { connection in
+            for try await clock in try await connection.query(query, logger: logger).decode(Int64.self) {
                 return clock
             }
             return 0
+        }
+    }
+
+    /// The store as the journal names it in its own record of shipments: the server and the database,
+    /// not the user, who may change while the data stays.
+    var destination: String { "\(fleetLocation.host):\(fleetLocation.port)/\(fleetLocation.database)" }
+
+    /// Refuses to ship a journal under a second agent name: its entries are in the store already,
+    /// under the first name, and stay there (an entry's uuid is unique in the store), so the second
+    /// name would get only what the journal writes from now on — one host's history split in two.
+    private func refuseOtherAgents(of identity: String, as agent: String, journal: Journal) async throws {
+        let query: PostgresQuery = """
+            SELECT agent FROM \(unescaped: Self.schema).shipment WHERE journalUuid = \(identity) AND agent <> \(agent)
+            ORDER BY shippedAt DESC LIMIT 1
+            """
+        let logger = logger
+        let other = try await run("read the last shipment") { connection -> String? in
+            for try await agent in try await connection.query(query, logger: logger).decode(String.self) {
+                return agent
+            }
+            return nil
+        }
+        if let other {
+            throw FleetError("""
+                \(journal.path) was shipped to \(location) as agent \(other), and its entries there belong to that agent; \
+                ship it as --agent \(other) (to rename an agent, see the README's fleet section)
+                """)
         }
     }
 
@@ -85,52 +134,82 @@ extension FleetStore {
 
     /// Session-local tables a batch is copied into, emptied at each commit.
     private func prepareStaging() async throws {
-        try await run("prepare to ship") {
-            try await connection.query("""
-                CREATE TEMP TABLE IF NOT EXISTS ship_entry ON COMMIT DELETE ROWS AS
-                SELECT \(unescaped: Self.stagedEntryColumns.joined(separator: ", ")) FROM \(unescaped: Self.schema).entry WITH NO DATA
-                """, logger: logger)
-            try await connection.query("""
-                CREATE TEMP TABLE IF NOT EXISTS ship_attempt ON COMMIT DELETE ROWS AS
-                SELECT \(unescaped: JournalChanges.attemptColumns.joined(separator: ", ")) FROM \(unescaped: Self.schema).attempt WITH NO DATA
-                """, logger: logger)
+        let entries: PostgresQuery = """
+            CREATE TEMP TABLE IF NOT EXISTS ship_entry ON COMMIT DELETE ROWS AS
+            SELECT \(unescaped: Self.stagedEntryColumns.joined(separator: ", ")) FROM \(unescaped: Self.schema).entry WITH NO DATA
+            """
+        let attempts: PostgresQuery = """
+            CREATE TEMP TABLE IF NOT EXISTS ship_attempt ON COMMIT DELETE ROWS AS
+            SELECT \(unescaped: JournalChanges.attemptColumns.joined(separator: ", ")) FROM \(unescaped: Self.schema).attempt WITH NO DATA
+            """
+        let logger = logger
+        try await run("prepare to ship") { connection in
+            try await connection.query(entries, logger: logger)
+            try await connection.query(attempts, logger: logger)
         }
     }
 
-    /// Writes one batch and the point it reached, in one transaction; returns the attempts written.
-    private func write(_ batch: ShipBatch, agent: String, identity: String) async throws -> Int {
+    /// Writes one batch and the point it reached, in one transaction, each step held to its own
+    /// deadline; returns the entries and the attempts the store wrote.
+    private func write(_ batch: ShipBatch, agent: String, identity: String) async throws -> (entries: Int, attempts: Int) {
         let entryColumns = Self.stagedEntryColumns.joined(separator: ", ")
         let updates = Self.stagedEntryColumns.filter { $0 != "uuid" }.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
         let attemptColumns = JournalChanges.attemptColumns.joined(separator: ", ")
-        return try await run("ship") {
-            try await connection.withTransaction(logger: logger) { connection in
+        let logger = logger
+        try await run("begin a batch") { try await $0.query("BEGIN", logger: logger) }
+        do {
+            try await run("copy a batch") { connection in
                 try await connection.copyFrom(table: "ship_entry", columns: Self.stagedEntryColumns.map { $0.lowercased() },
                                               logger: logger) { try await $0.write(batch.entryRows) }
-                if batch.attemptRows.readableBytes > 0 {
+            }
+            if batch.attemptRows.readableBytes > 0 {
+                try await run("copy a batch") { connection in
                     try await connection.copyFrom(table: "ship_attempt", columns: JournalChanges.attemptColumns.map { $0.lowercased() },
                                                   logger: logger) { try await $0.write(batch.attemptRows) }
                 }
-                try await connection.query("""
-                    INSERT INTO \(unescaped: Self.schema).entry (\(unescaped: entryColumns)) SELECT \(unescaped: entryColumns) FROM ship_entry
-                    ON CONFLICT (uuid) DO UPDATE SET \(unescaped: updates) WHERE entry.changeSeq < EXCLUDED.changeSeq
-                    """, logger: logger)
-                var written = 0
-                for try await count in try await connection.query("""
-                    WITH written AS (
-                        INSERT INTO \(unescaped: Self.schema).attempt (\(unescaped: attemptColumns)) SELECT \(unescaped: attemptColumns) FROM ship_attempt
-                        ON CONFLICT (entryUuid, number) DO NOTHING RETURNING 1)
-                    SELECT COUNT(*) FROM written
-                    """, logger: logger).decode(Int64.self) {
-                    written = Int(count)
-                }
-                try await connection.query("""
-                    INSERT INTO \(unescaped: Self.schema).shipment (agent, journalUuid, changeSeq, shippedAt)
-                    VALUES (\(agent), \(identity), \(batch.lastChange), \(Date().unixMilliseconds))
-                    ON CONFLICT (agent, journalUuid) DO UPDATE
-                    SET changeSeq = GREATEST(shipment.changeSeq, EXCLUDED.changeSeq), shippedAt = EXCLUDED.shippedAt
-                    """, logger: logger)
-                return written
             }
+            // Counted from what the statements wrote: a row the store kept (as new, newer, or another
+            // agent's) is not shipped, whatever the batch held.
+            let entries = try await count("ship", """
+                WITH written AS (
+                    INSERT INTO \(unescaped: Self.schema).entry (\(unescaped: entryColumns)) SELECT \(unescaped: entryColumns) FROM ship_entry
+                    ON CONFLICT (uuid) DO UPDATE SET \(unescaped: updates)
+                    WHERE entry.changeSeq < EXCLUDED.changeSeq AND entry.agent = EXCLUDED.agent
+                    RETURNING 1)
+                SELECT COUNT(*) FROM written
+                """)
+            let attempts = try await count("ship", """
+                WITH written AS (
+                    INSERT INTO \(unescaped: Self.schema).attempt (\(unescaped: attemptColumns)) SELECT \(unescaped: attemptColumns) FROM ship_attempt
+                    ON CONFLICT (entryUuid, number) DO NOTHING RETURNING 1)
+                SELECT COUNT(*) FROM written
+                """)
+            let shipment: PostgresQuery = """
+                INSERT INTO \(unescaped: Self.schema).shipment (agent, journalUuid, changeSeq, shippedAt)
+                VALUES (\(agent), \(identity), \(batch.lastChange), \(Date().unixMilliseconds))
+                ON CONFLICT (agent, journalUuid) DO UPDATE
+                SET changeSeq = GREATEST(shipment.changeSeq, EXCLUDED.changeSeq), shippedAt = EXCLUDED.shippedAt
+                """
+            try await run("record the shipment") { try await $0.query(shipment, logger: logger) }
+            try await run("commit a batch") { try await $0.query("COMMIT", logger: logger) }
+            return (entries, attempts)
+        } catch {
+            // A step the server refused leaves the transaction aborted; a lost or abandoned connection
+            // took it with it.
+            if !connection.isClosed {
+                _ = try? await run("roll back a batch") { try await $0.query("ROLLBACK", logger: logger) }
+            }
+            throw error
+        }
+    }
+
+    /// The one number a statement selects.
+    private func count(_ action: String, _ query: PostgresQuery) async throws -> Int {
+        let logger = logger
+        return try await run(action) { connection in
+            var count: Int64 = 0
+            for try await value in try await connection.query(query, logger: logger).decode(Int64.self) { count = value }
+            return Int(count)
         }
     }
 }

@@ -28,38 +28,64 @@ public final class FleetStore: JournalReader {
 
     /// Where the store is.
     public let fleetLocation: FleetLocation
+    /// How long the store waits for PostgreSQL.
+    public let configuration: Configuration
     let connection: PostgresConnection
     let logger: Logger
+    /// Fails the operations waiting on ``connection`` the moment it closes.
+    let watch: ConnectionWatch
 
     /// The store's URL, without secrets.
     public var location: String { fleetLocation.description }
 
-    private init(location: FleetLocation, connection: PostgresConnection, logger: Logger) {
+    private init(location: FleetLocation, configuration: Configuration, connection: PostgresConnection, logger: Logger) {
         self.fleetLocation = location
+        self.configuration = configuration
         self.connection = connection
         self.logger = logger
+        watch = ConnectionWatch(closeFuture: connection.closeFuture)
     }
 
     /// Connects to the store: the password from `PGPASSWORD` or the password file, TLS as the
     /// URL's `sslmode` says. Neither creates nor migrates anything.
     ///
-    /// - Throws: ``FleetError`` when the server cannot be reached or refuses the login.
+    /// Cancelling the task that waits on the store, here or in any later call, closes the connection:
+    /// postgres-nio cannot stop a query in flight, and a connection left in the middle of one is of no
+    /// further use.
+    ///
+    /// - Parameters:
+    ///   - location: Where the store is.
+    ///   - configuration: How long to wait for PostgreSQL.
+    ///   - environment: Where `PGPASSWORD` and `PGPASSFILE` are looked up.
+    ///   - logger: Where the store logs.
+    /// - Throws: ``FleetError`` when the server cannot be reached in time or refuses the login.
     public static func connect(
-        to location: FleetLocation, environment: [String: String] = ProcessInfo.processInfo.environment,
+        to location: FleetLocation, configuration: Configuration = Configuration(),
+        environment: [String: String] = ProcessInfo.processInfo.environment,
         logger: Logger = Logger(label: "picus.fleet")
     ) async throws -> FleetStore {
         let password = location.password(environment: environment) { logger.warning("\($0)") }
-        var configuration = PostgresConnection.Configuration(
+        var settings = PostgresConnection.Configuration(
             host: location.host, port: location.port, username: location.user, password: password, database: location.database,
             tls: try tls(for: location))
-        configuration.options.connectTimeout = .seconds(10)
-        if location.tlsMode == .verifyFull { configuration.options.tlsServerName = location.host }
+        // postgres-nio holds the TCP connect, the TLS handshake and the login to this one deadline.
+        settings.options.connectTimeout = .milliseconds(max(1, configuration.connectTimeout.milliseconds))
+        if location.tlsMode == .verifyFull { settings.options.tlsServerName = location.host }
         // postgres-nio logs each query at debug; a person sees only what picus-journal says.
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .notice)
+        let (connectSettings, connectLogger) = (settings, quiet)
         do {
-            let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: quiet)
-            return FleetStore(location: location, connection: connection, logger: quiet)
+            let connection = try await Race<PostgresConnection>.run(
+                deadline: configuration.connectTimeout, watch: nil, giveUp: {}, discard: { $0.closeNow() }
+            ) {
+                try await PostgresConnection.connect(configuration: connectSettings, id: 1, logger: connectLogger)
+            }
+            return FleetStore(location: location, configuration: configuration, connection: connection, logger: connectLogger)
+        } catch Interruption.deadline {
+            throw FleetError("cannot reach PostgreSQL at \(location.host):\(location.port): no answer within \(configuration.connectTimeout.secondsDescription)", isTransient: true)
+        } catch let error as CancellationError {
+            throw error
         } catch {
             throw FleetError.wrapping(error, at: location, doing: "connect", hasPassword: password != nil)
         }
@@ -81,9 +107,12 @@ public final class FleetStore: JournalReader {
         }
     }
 
-    /// Closes the connection.
+    /// Closes the connection, waiting at most ``Configuration/operationTimeout`` for it to close.
     public func close() async {
-        try? await connection.close()
+        let connection = connection
+        _ = try? await Race<Void>.run(deadline: configuration.operationTimeout, watch: nil, giveUp: {}) {
+            try await connection.close()
+        }
     }
 
     // MARK: Schema
@@ -95,12 +124,22 @@ public final class FleetStore: JournalReader {
     ///   not create the schema.
     public func migrate() async throws {
         // Up to date: no DDL, so a role that may only write the tables ships too (PostgreSQL checks
-        // the CREATE privilege even for `CREATE … IF NOT EXISTS`).
-        if let applied = try? await appliedMigrations(on: connection) {
-            try checkNotNewer(applied)
-            if JournalMigrations.postgres.allSatisfy({ applied.contains($0.identifier) }) { return }
+        // the CREATE privilege even for `CREATE … IF NOT EXISTS`). Any failure to tell is left to the
+        // transaction below, which says what it is.
+        let found: Set<String>?
+        do {
+            found = try await appliedMigrations()
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            found = nil
         }
-        try await run("migrate") {
+        if let found {
+            try checkNotNewer(found)
+            if JournalMigrations.postgres.allSatisfy({ found.contains($0.identifier) }) { return }
+        }
+        let logger = logger
+        try await run("migrate") { [self] connection in
             try await connection.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(1346978634)", logger: logger)
                 try await connection.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: Self.schema)", logger: logger)
@@ -108,7 +147,7 @@ public final class FleetStore: JournalReader {
                     CREATE TABLE IF NOT EXISTS \(unescaped: Self.schema).schema_migration (
                         identifier TEXT PRIMARY KEY, appliedAt BIGINT NOT NULL)
                     """, logger: logger)
-                let applied = try await appliedMigrations(on: connection)
+                let applied = try await Self.appliedMigrations(on: connection, logger: logger)
                 try checkNotNewer(applied)
                 for migration in JournalMigrations.postgres where !applied.contains(migration.identifier) {
                     for statement in Self.statements(of: migration.sql) {
@@ -127,13 +166,8 @@ public final class FleetStore: JournalReader {
     ///
     /// - Throws: ``FleetError`` when nothing was shipped there yet, or its schema is older or newer.
     public func checkSchema() async throws {
-        let applied: Set<String>
-        do {
-            applied = try await appliedMigrations(on: connection)
-        } catch let error as PSQLError where ["42P01", "3F000"].contains(error.serverInfo?[.sqlState]) {
+        guard let applied = try await appliedMigrations() else {
             throw FleetError("no fleet store at \(location) yet; ship a journal there first: picus-journal ship --to \(location)")
-        } catch {
-            throw FleetError.wrapping(error, at: fleetLocation, doing: "read")
         }
         try checkNotNewer(applied)
         if let missing = JournalMigrations.postgres.first(where: { !applied.contains($0.identifier) }) {
@@ -141,7 +175,19 @@ public final class FleetStore: JournalReader {
         }
     }
 
-    private func appliedMigrations(on connection: PostgresConnection) async throws -> Set<String> {
+    /// The migrations applied to the store; nil when it has no schema or no migration table yet.
+    private func appliedMigrations() async throws -> Set<String>? {
+        let logger = logger
+        return try await run("read") { connection in
+            do {
+                return try await Self.appliedMigrations(on: connection, logger: logger)
+            } catch let error as PSQLError where ["42P01", "3F000"].contains(error.serverInfo?[.sqlState]) {
+                return nil
+            }
+        }
+    }
+
+    private static func appliedMigrations(on connection: PostgresConnection, logger: Logger) async throws -> Set<String> {
         var applied: Set<String> = []
         for try await identifier in try await connection.query(
             "SELECT identifier FROM \(unescaped: Self.schema).schema_migration", logger: logger
@@ -173,40 +219,6 @@ public final class FleetStore: JournalReader {
         }
         if !current.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { statements.append(current) }
         return statements
-    }
-
-    // MARK: Running queries
-
-    /// Runs `body`, turning any failure into a one-line ``FleetError``.
-    func run<T>(_ action: String, _ body: () async throws -> T) async throws -> T {
-        // A query on a connection the server already closed would wait for an answer that never comes.
-        guard !connection.isClosed else {
-            throw FleetError("lost the connection to PostgreSQL at \(fleetLocation.host):\(fleetLocation.port)", isTransient: true)
-        }
-        do {
-            return try await body()
-        } catch let error as FleetError {
-            throw error
-        } catch let error as CancellationError {
-            throw error
-        } catch {
-            throw FleetError.wrapping(error, at: fleetLocation, doing: action)
-        }
-    }
-
-    /// The rows of a compiled query, each passed to `each` as it arrives.
-    func forEachRow(_ fragment: SQLFragment, _ action: String, _ each: (PostgresRandomAccessRow) throws -> Void) async throws {
-        try await run(action) {
-            var binds = PostgresBindings(capacity: fragment.values.count)
-            for value in fragment.values {
-                switch value {
-                case .integer(let number): binds.append(number)
-                case .text(let text): binds.append(text)
-                }
-            }
-            let rows = try await connection.query(PostgresQuery(unsafeSQL: fragment.sql, binds: binds), logger: logger)
-            for try await row in rows { try each(row.makeRandomAccess()) }
-        }
     }
 }
 

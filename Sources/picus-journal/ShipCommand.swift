@@ -11,7 +11,12 @@ struct ShipCommand: AsyncParsableCommand {
         discussion: """
             Ships what changed since the last ship: new entries, and the new state and attempts of entries \
             shipped before. Running it twice changes nothing; a ship stopped anywhere resumes where its last \
-            batch committed. The journal is only read: its writers never wait. Secrets are redacted on the way.
+            batch committed. The journal's writers never wait: its entries are read from snapshots, and ship \
+            writes only its own record of how far it got, one row per batch. Secrets are redacted on the way. \
+            A journal is shipped under one agent name: a second name is refused.
+
+            Every step waits at most --timeout seconds for PostgreSQL (connecting at most 10): a connection \
+            that goes silent ends a ship with exit 1, and makes --watch retry until PostgreSQL is back.
 
             The password comes from $PGPASSWORD, else from $PGPASSFILE or ~/.pgpass (libpq's format, mode 0600), \
             never from the URL. sslmode=disable|prefer|require|verify-ca|verify-full in the URL sets TLS \
@@ -37,6 +42,9 @@ struct ShipCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Entries per batch (one transaction each).", valueName: "n"))
     var batchSize: Int = FleetStore.defaultBatchSize
 
+    @Option(help: ArgumentHelp("Seconds to wait for PostgreSQL at each step: an answer, a batch's COPY, a commit.", valueName: "seconds"))
+    var timeout: Double = 60
+
     @OptionGroup var journal: JournalOptions
 
     func validate() throws {
@@ -46,6 +54,12 @@ struct ShipCommand: AsyncParsableCommand {
             throw ValidationError("--agent must be 1 to 200 characters, none of them control characters")
         }
         guard (1...10_000).contains(batchSize) else { throw ValidationError("--batch-size must be between 1 and 10000") }
+        guard timeout >= 0.1, timeout <= 86_400 else { throw ValidationError("--timeout must be between 0.1 and 86400 seconds") }
+    }
+
+    private var configuration: FleetStore.Configuration {
+        let timeout = Duration.milliseconds(Int64((self.timeout * 1000).rounded()))
+        return FleetStore.Configuration(connectTimeout: min(.seconds(10), timeout), operationTimeout: timeout)
     }
 
     private func location() throws -> FleetLocation {
@@ -72,31 +86,42 @@ struct ShipCommand: AsyncParsableCommand {
                     case .connected(again: true):
                         say("Reached \(location) again; shipping what changed meanwhile.")
                     case .shipped(let totals):
-                        say("shipped \(totals.entries) entries, \(totals.attempts) attempts (clock \(totals.clock))")
+                        let kept = totals.unchanged > 0 ? ", \(totals.unchanged) already there" : ""
+                        say("shipped \(totals.entries) entries, \(totals.attempts) attempts (clock \(totals.clock))\(kept)")
                     case .unavailable(let error, let retryIn):
                         // On stdout with the rest of the watch's account: a supervisor's log keeps the story in order.
                         say("\(error); retrying in \(retryIn.components.seconds) s")
                     }
                 }
                 service.batchSize = batchSize
+                service.configuration = configuration
                 try await runUntilSignalled(service)
                 return
             }
-            let store = try await FleetStore.connect(to: location, logger: logger)
+            let store = try await FleetStore.connect(to: location, configuration: configuration, logger: logger)
             do {
                 try await store.migrate()
                 let start = ContinuousClock.now
                 let result = try await store.ship(journal, as: agent, batchSize: batchSize)
                 let seconds = (ContinuousClock.now - start) / .seconds(1)
-                let rate = seconds > 0 && result.entries > 0 ? String(format: ", %.0f entries/s", Double(result.entries) / seconds) : ""
-                say(result.entries == 0
-                    ? "Nothing to ship: \(location) has everything of \(journal.path) as agent \(agent)."
-                    : "Shipped \(result.entries) entries and \(result.attempts) attempts to \(location) as agent \(agent) in \(String(format: "%.2f", seconds)) s\(rate).")
+                say(summary(of: result, seconds: seconds, from: journal.path, to: location, as: agent))
                 await store.close()
             } catch {
                 await store.close()
                 throw error
             }
         }
+    }
+
+    /// What one ship did, in one line: the entries the store wrote, never the ones it already had.
+    private func summary(of result: ShipResult, seconds: Double, from path: String, to location: FleetLocation, as agent: String) -> String {
+        guard result.entries > 0 || result.attempts > 0 else {
+            return result.unchanged == 0
+                ? "Nothing to ship: \(location) has everything of \(path) as agent \(agent)."
+                : "Nothing new to ship: \(location) had all \(result.unchanged) entries sent, as agent \(agent)."
+        }
+        let rate = seconds > 0 && result.entries > 0 ? String(format: ", %.0f entries/s", Double(result.entries) / seconds) : ""
+        let kept = result.unchanged > 0 ? " \(result.unchanged) more were there already." : ""
+        return "Shipped \(result.entries) entries and \(result.attempts) attempts to \(location) as agent \(agent) in \(String(format: "%.2f", seconds)) s\(rate).\(kept)"
     }
 }

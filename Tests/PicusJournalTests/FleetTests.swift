@@ -214,10 +214,13 @@ struct FleetTests {
         let again = try await ship(seeded, to: url, as: "site-a")
         #expect(again.status == 0)
         #expect(again.stdout.contains("Nothing to ship"))
-        // Even a ship that lost its place sends everything again and changes no row.
+        // Even a ship that lost its place sends everything again and changes no row — and says it
+        // wrote nothing, rather than counting what it sent.
         _ = try await TestPostgres.rows(at: url, "UPDATE picus_journal.shipment SET changeSeq = 0")
         let replayed = try await ship(seeded, to: url, as: "site-a")
-        #expect(replayed.stdout.contains("Shipped 10 entries and 0 attempts"), "\(replayed.stdout)")
+        #expect(replayed.status == 0, "\(replayed.stderr)")
+        #expect(replayed.stdout.contains("Nothing new to ship") && replayed.stdout.contains("had all 10 entries sent"), "\(replayed.stdout)")
+        #expect(!replayed.stdout.contains("Shipped"), "\(replayed.stdout)")
         #expect(try await TestPostgres.rows(at: url, rowVersions) == before)
         #expect(try await TestPostgres.count(at: url, "SELECT COUNT(*) FROM picus_journal.entry") == 10)
         #expect(try await TestPostgres.count(at: url, "SELECT COUNT(*) FROM picus_journal.attempt") == 9)
@@ -306,6 +309,245 @@ struct FleetTests {
         watch.terminate()
         #expect(try await watch.exitStatus() == 0)
         #expect(try await TestPostgres.count(at: url, "SELECT COUNT(*) FROM picus_journal.entry") == 15)
+    }
+
+    // MARK: Issue 19: promises at the edges
+
+    /// A journal of `count` entries of about a kilobyte each: a batch of a few hundred is a `COPY`
+    /// of several hundred kilobytes, which a proxy can break in the middle.
+    private func bulkyJournal(_ count: Int, in folder: TemporaryFolder) async throws -> Journal {
+        let journal = try Journal(path: folder.path("journal.sqlite"))
+        let body = Data(#"{"simulation_name":"\#(String(repeating: "x", count: 1000))"}"#.utf8)
+        for index in 0..<count {
+            _ = try await journal.insert(NewEntry(
+                method: "POST", path: "/v1/simulations/\(index)", headers: ["content-type": "application/json"],
+                body: body, state: .queued, createdAt: Date()))
+        }
+        return journal
+    }
+
+    private func connect(_ url: String, operationTimeout: Duration = .seconds(60)) async throws -> FleetStore {
+        try await FleetStore.connect(
+            to: try FleetLocation(url), configuration: FleetStore.Configuration(connectTimeout: .seconds(10), operationTimeout: operationTimeout),
+            environment: TestPostgres.cliEnvironment)
+    }
+
+    @Test func aShipWhoseConnectionIsCutMidwayEndsWithATransientError() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let folder = try TemporaryFolder()
+        let journal = try await bulkyJournal(1500, in: folder)
+        let (proxy, proxied) = try await TCPProxy.toTestPostgres(url)
+        let store = try await connect(proxied)
+        try await store.migrate()
+
+        // Both sides closed in the middle of the first batch's COPY.
+        proxy.breakConnections(.cut, afterClientBytes: 200_000)
+        let error = await #expect(throws: FleetError.self) { try await store.ship(journal, as: "cut", batchSize: 500) }
+        #expect(error?.isTransient == true, "\(String(describing: error))")
+        #expect(error?.description.contains("PostgreSQL at 127.0.0.1:\(proxy.port)") == true, "\(String(describing: error))")
+        await store.close()
+        await proxy.stop()
+
+        // What was committed stays; the next ship, on a good connection, brings the rest.
+        let direct = try await connect(url)
+        try await direct.ship(journal, as: "cut", batchSize: 500)
+        await direct.close()
+        #expect(try await TestPostgres.count(at: url, "SELECT COUNT(*) FROM picus_journal.entry") == 1500)
+    }
+
+    @Test func aShipWhoseConnectionGoesSilentMidwayEndsAtItsDeadline() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let folder = try TemporaryFolder()
+        let journal = try await bulkyJournal(1500, in: folder)
+        let (proxy, proxied) = try await TCPProxy.toTestPostgres(url)
+        let store = try await connect(proxied, operationTimeout: .seconds(1))
+        try await store.migrate()
+
+        // The route dies without a word in the middle of the COPY: no FIN, no RST, no answer ever.
+        proxy.breakConnections(.blackholed, afterClientBytes: 200_000)
+        let error = await #expect(throws: FleetError.self) { try await store.ship(journal, as: "silent", batchSize: 500) }
+        #expect(error?.isTransient == true, "\(String(describing: error))")
+        #expect(error?.description.contains("did not answer within 1 s") == true, "\(String(describing: error))")
+        await store.close()
+
+        // A login that never gets an answer ends at the connect deadline.
+        let refused = await #expect(throws: FleetError.self) {
+            try await FleetStore.connect(
+                to: try FleetLocation(proxied), configuration: FleetStore.Configuration(connectTimeout: .seconds(1), operationTimeout: .seconds(1)),
+                environment: TestPostgres.cliEnvironment)
+        }
+        #expect(refused?.isTransient == true, "\(String(describing: refused))")
+        await proxy.stop()
+    }
+
+    @Test func cancellingAShipThatWaitsOnASilentConnectionEndsIt() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let folder = try TemporaryFolder()
+        let journal = try await bulkyJournal(1500, in: folder)
+        let (proxy, proxied) = try await TCPProxy.toTestPostgres(url)
+        // A deadline far away: only the cancellation can end the wait.
+        let store = try await connect(proxied, operationTimeout: .seconds(600))
+        try await store.migrate()
+        proxy.breakConnections(.blackholed, afterClientBytes: 200_000)
+
+        let shipping = Task { try await store.ship(journal, as: "cancelled", batchSize: 500) }
+        await proxy.until { $0.dropped > 0 }
+        shipping.cancel()
+        let outcome = await shipping.result
+        #expect(throws: CancellationError.self) { try outcome.get() }
+        await store.close()
+        await proxy.stop()
+    }
+
+    @Test func aShipThatLosesItsConnectionSaysSoInOneLineAndExits1() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let folder = try TemporaryFolder()
+        let journal = try await bulkyJournal(1500, in: folder)
+        for mode in [TCPProxy.Mode.cut, .blackholed] {
+            let (proxy, proxied) = try await TCPProxy.toTestPostgres(url)
+            let port = proxy.port
+            // The handshake, the migration and the first reads take a few kilobytes: the break lands in a COPY.
+            proxy.breakConnections(mode, afterClientBytes: 200_000)
+            let result = try await runCLI(
+                ["ship", "--db", journal.path, "--to", proxied, "--agent", "lost-\(mode)", "--batch-size", "500", "--timeout", "1"],
+                environment: TestPostgres.cliEnvironment, in: folder)
+            await proxy.stop()
+            #expect(result.status == 1, "\(mode): \(result.stdout) \(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(mode): \(result.stderr)")
+            #expect(result.stderr.contains("PostgreSQL at 127.0.0.1:\(port)"), "\(mode): \(result.stderr)")
+            #expect(!result.stdout.contains("Shipped"), "\(mode): \(result.stdout)")
+        }
+    }
+
+    @Test func aWatchRetriesAndResumesWhenItsConnectionComesBack() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let seeded = try await agentJournal()
+        let (proxy, proxied) = try await TCPProxy.toTestPostgres(url)
+        let watch = try RunningProcess(["ship", "--db", seeded.journal.path, "--to", proxied, "--agent", "site-a", "--watch", "--timeout", "2"],
+                                       environment: TestPostgres.cliEnvironment)
+        _ = await watch.lines(until: "shipped 10 entries")
+
+        // The route goes silent; what the journal writes meanwhile waits in the journal.
+        proxy.blackhole()
+        for index in 0..<5 {
+            _ = try await seeded.journal.insert(NewEntry(method: "GET", path: "/v1/agents/\(index)", headers: [:], state: .queued, createdAt: Date()))
+        }
+        let waiting = await watch.lines(until: "retrying")
+        #expect(waiting.last?.contains("PostgreSQL at 127.0.0.1:\(proxy.port)") == true, "\(waiting)")
+
+        proxy.restore()
+        let after = await watch.lines(until: "shipped 15 entries")
+        #expect(after.contains { $0.contains("Reached") && $0.contains("again") }, "\(after)")
+        #expect(try await TestPostgres.count(at: url, "SELECT COUNT(*) FROM picus_journal.entry") == 15)
+        watch.terminate()
+        #expect(try await watch.exitStatus() == 0)
+        await proxy.stop()
+    }
+
+    @Test func aWatchStopsOnSIGTERMInTheMiddleOfACOPYOnADeadConnection() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let folder = try TemporaryFolder()
+        let journal = try await bulkyJournal(1500, in: folder)
+        let (proxy, proxied) = try await TCPProxy.toTestPostgres(url)
+        proxy.breakConnections(.blackholed, afterClientBytes: 200_000)
+        // The default deadline, a minute: only SIGTERM can end the wait within this test's time.
+        let watch = try RunningProcess(["ship", "--db", journal.path, "--to", proxied, "--agent", "stuck", "--watch", "--batch-size", "500"],
+                                       environment: TestPostgres.cliEnvironment)
+        let started = await watch.lines(until: "Shipping")
+        try #require(started.last?.hasPrefix("Shipping") == true, "\(started)")
+        await proxy.until { $0.dropped > 0 }
+        watch.terminate()
+        #expect(try await watch.exitStatus() == 0)
+        #expect(!watch.wasKilled)
+        await proxy.stop()
+        withExtendedLifetime(folder) {}
+    }
+
+    @Test func aJournalRestoredFromAnOlderCopyShipsEverythingItHolds() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let store = try await connect(url)
+        try await store.migrate()
+        let folder = try TemporaryFolder()
+        let path = folder.path("journal.sqlite")
+        var journal = try Journal(path: path)
+        func write(_ count: Int, _ name: String) async throws -> [Entry] {
+            var entries: [Entry] = []
+            for index in 0..<count {
+                entries.append(try await journal.insert(NewEntry(
+                    method: "GET", path: "/v1/\(name)/\(index)", headers: [:], state: .queued, createdAt: Date())))
+            }
+            return entries
+        }
+        func restore() async throws {
+            try journal.close()
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            try FileManager.default.copyItem(atPath: folder.path("copy.sqlite"), toPath: path)
+            journal = try Journal(path: path)
+        }
+        func fleetUUIDs() async throws -> Set<String> {
+            Set(try await TestPostgres.rows(at: url, "SELECT uuid::text FROM picus_journal.entry").compactMap { $0.first ?? nil })
+        }
+
+        // Shipped at clock 3, copied, then 9 more entries and a change to the first, shipped: the store is at 13.
+        let first = try await write(3, "before-the-copy")
+        try await store.ship(journal, as: "restored")
+        let copy = try DatabaseQueue(path: folder.path("copy.sqlite"))
+        try journal.writer.backup(to: copy)
+        try copy.close()
+        _ = try await write(9, "lost-with-the-restore")
+        try await journal.cancel(entry: first[0].id, now: Date(unixMilliseconds: 1_000_000))
+        try await store.ship(journal, as: "restored")
+        let storeClock = try await journal.changeClock()
+        #expect(storeClock == 13)
+
+        // The disk is restored from the copy: the clock is back at 3, and new writes bring it to the
+        // store's point again before the next ship.
+        try await restore()
+        #expect(try await journal.changeClock() == 3)
+        let written = try await write(10, "after-the-restore")
+        #expect(try await journal.changeClock() == storeClock)
+        let result = try await store.ship(journal, as: "restored")
+        #expect(result.entries == 10, "\(result)")
+        let local = try await journal.entries(matching: JournalQuery(limit: nil)).map { $0.uuid.uuidString.lowercased() }
+        let fleet = try await fleetUUIDs()
+        #expect(Set(local).subtracting(fleet).isEmpty, "missing from the fleet: \(Set(local).subtracting(fleet).sorted())")
+        #expect(written.allSatisfy { fleet.contains($0.uuid.uuidString.lowercased()) })
+        #expect(fleet.count == 3 + 9 + 10)
+
+        // Restored again, and shipped while its clock is still behind the store's point: what it
+        // changes afterwards counts as newer in the store than what the lost timeline left there.
+        try await restore()
+        _ = try await write(2, "after-the-second-restore")
+        try await store.ship(journal, as: "restored")
+        _ = try await journal.requeue(entry: first[0].id, policy: RetryPolicy(), now: Date(unixMilliseconds: 3_000_000))
+        try await store.ship(journal, as: "restored")
+        let requeued = try await TestPostgres.rows(at: url, """
+            SELECT state || '@' || updatedAt::text FROM picus_journal.entry WHERE uuid = '\(first[0].uuid)'
+            """)
+        #expect(requeued == [["queued@3000000"]], "\(requeued)")
+        #expect(try await fleetUUIDs().count == 3 + 9 + 10 + 2)
+        await store.close()
+    }
+
+    @Test func aJournalShippedUnderASecondAgentNameIsRefusedNotCountedAsShipped() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        let seeded = try await agentJournal()
+        #expect(try await ship(seeded, to: url, as: "site-a").status == 0)
+
+        let second = try await ship(seeded, to: url, as: "site-b")
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("as agent site-a") && second.stderr.contains("--agent site-a"), "\(second.stderr)")
+        #expect(second.stderr.split(separator: "\n").count == 1, "\(second.stderr)")
+        #expect(!second.stdout.contains("Shipped"), "\(second.stdout)")
+        #expect(try await TestPostgres.count(at: url, "SELECT COUNT(*) FROM picus_journal.entry WHERE agent = 'site-b'") == 0)
+
+        // Where the store kept no record of the first name, the entries still stay with the agent that
+        // shipped them, and the count says that nothing was written.
+        _ = try await TestPostgres.rows(at: url, "DELETE FROM picus_journal.shipment")
+        let unrecorded = try await ship(seeded, to: url, as: "site-b")
+        #expect(unrecorded.status == 0, "\(unrecorded.stderr)")
+        #expect(unrecorded.stdout.contains("Nothing new to ship") && unrecorded.stdout.contains("all 10 entries"), "\(unrecorded.stdout)")
+        #expect(try await TestPostgres.count(at: url, "SELECT COUNT(*) FROM picus_journal.entry WHERE agent = 'site-a'") == 10)
     }
 
     @Test func credentialsComeFromTheEnvironmentOrThePasswordFileOnly() async throws {
