@@ -23,6 +23,7 @@ package enum JournalMigrations {
         Migration(identifier: "0007_change", sql: String(decoding: PackageResources._007_change_sql, as: UTF8.self)),
         Migration(identifier: "0008_lean", sql: String(decoding: PackageResources._008_lean_sql, as: UTF8.self)),
         Migration(identifier: "0009_shipment", sql: String(decoding: PackageResources._009_shipment_sql, as: UTF8.self)),
+        Migration(identifier: "0010_pacing", sql: String(decoding: PackageResources._010_pacing_sql, as: UTF8.self)),
     ]
 
     /// The fleet store's PostgreSQL migrations (`postgres/NNNN_name.sql`), oldest first.
