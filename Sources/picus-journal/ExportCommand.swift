@@ -52,6 +52,8 @@ struct ExportCommand: AsyncParsableCommand {
                         + StatisticsTable(statistics: statistics).render().replacingOccurrences(of: "\n", with: " | ")
                 }
                 guard let output, output != "-", output != "/dev/stdout" else {
+                    // `>> journal.sqlite` would hand the journal over as stdout.
+                    if let journal = journal as? Journal { try journal.refuseExport(toDescriptor: STDOUT_FILENO, shownAs: "stdout") }
                     let result = try await journal.export(matching: query, as: format, options: options) { try writeOut($0) }
                     report(result, to: "stdout")
                     return

@@ -205,12 +205,17 @@ extension JournalReader {
     /// - A FIFO, a device (`/dev/null`, a terminal) or one of the process's own descriptors
     ///   (`/dev/stdout`, `/dev/fd/N`) is written in place, never renamed over.
     /// - A folder is refused.
+    /// - A path that leads onto the journal being exported — its file, `-wal`, `-shm`, its owners
+    ///   folder or anything in it, however spelled, through links or hard links — is refused before
+    ///   anything is written.
     ///
     /// - Throws: ``ExportError`` when the path cannot be written (a folder, no such folder, a full disk);
-    ///   ``JournalError`` when the journal cannot be read.
+    ///   ``JournalError`` when the journal cannot be read, or with code
+    ///   ``JournalError/Code/exportOntoJournal`` when the path leads onto the journal.
     public func export(
         matching query: JournalQuery, as format: ExportFormat, options: ExportOptions = ExportOptions(), toFile path: String
     ) async throws -> ExportResult {
+        if let journal = self as? Journal { try journal.refuseExport(toFile: path) }
         switch try ExportTarget(path) {
         case .inPlace:
             guard let handle = FileHandle(forWritingAtPath: path) else {
