@@ -76,14 +76,27 @@ struct APIOptions: ParsableArguments {
         guard timeout.isFinite, timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be between 0 and 3600 seconds") }
     }
 
+    /// The base URL, checked by the rule the client itself applies: a URL the client would refuse
+    /// is a usage error here, before anything is journaled.
     func resolvedBaseURL() throws -> URL {
-        let text = baseURL ?? ProcessInfo.processInfo.environment["PICUS_API_URL"] ?? "https://api.picussecurity.com"
-        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
-            let host = url.host, !host.isEmpty
-        else {
-            throw ValidationError("'\(text)' is not an http(s) URL; pass --base-url like https://api.picussecurity.com")
+        let fromEnvironment = baseURL == nil ? ProcessInfo.processInfo.environment["PICUS_API_URL"] : nil
+        let text = baseURL ?? fromEnvironment ?? "https://api.picussecurity.com"
+        let source = fromEnvironment == nil ? "--base-url" : "$PICUS_API_URL"
+        guard let url = URL(string: text) else {
+            throw ValidationError("\(source) '\(Self.withoutCredentials(text))' is not an http(s) URL; pass a base URL like https://api.picussecurity.com")
+        }
+        if let problem = JournaledClient.problem(withBaseURL: url) {
+            throw ValidationError("\(source) '\(Self.withoutCredentials(text))' \(problem); pass a base URL like https://api.picussecurity.com, with no user, query or fragment")
         }
         return url
+    }
+
+    /// A URL as a message may show it: a user and password in it are not repeated.
+    private static func withoutCredentials(_ text: String) -> String {
+        guard let start = text.range(of: "://")?.upperBound else { return text }
+        let authority = text[start...].prefix { !"/?#".contains($0) }
+        guard let at = authority.lastIndex(of: "@") else { return text }
+        return text.replacingCharacters(in: start..<at, with: "<redacted>")
     }
 
     /// The refresh token from --token-file or $PICUS_REFRESH_TOKEN; nil sends no Authorization header.

@@ -96,6 +96,23 @@ public final class JournaledClient: Sendable {
                                 configuration: configuration)
     }
 
+    /// Why `url` cannot be a base URL, or nil when it can. A request's path and query are appended
+    /// to it, and its host and port go to the transport as they are: it must be http(s) with a host,
+    /// a port from 1 to 65535 if any, no query or fragment (the path would land in them), and no
+    /// user or password (credentials come from the ``CredentialProvider``). The text never repeats
+    /// the URL, so it cannot leak a password.
+    package static func problem(withBaseURL url: URL) -> String? {
+        guard let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
+            return "is not an http(s) URL"
+        }
+        guard let host = url.host, !host.isEmpty else { return "has no host" }
+        if url.user != nil || url.password != nil { return "has a user or password in it" }
+        if let port = url.port, !(1...65535).contains(port) { return "has the port \(port), not one from 1 to 65535" }
+        if url.query != nil { return "has a query: a request's path would land in it" }
+        if url.fragment != nil { return "has a fragment: a request's path would land in it" }
+        return nil
+    }
+
     /// Journals a request, sends it, records every attempt and returns what became of it.
     ///
     /// The entry keeps the caller's trace context (`ServiceContext.current`), and each attempt is a
@@ -138,6 +155,7 @@ public final class JournaledClient: Sendable {
     /// redacted, and its query and body redacted too when it is never replayed (the token exchange
     /// carries secrets).
     private func newEntry(for request: APIRequest, state: EntryState, at now: Date) throws -> NewEntry {
+        if let problem = Self.problem(withBaseURL: baseURL) { throw RequestError("the base URL \(problem)") }
         _ = try dispatcher.url(for: request.path)
         if let body = request.body, body.count > configuration.maximumRequestBodySize {
             throw RequestError("the request body is \(body.count) bytes, over the \(configuration.maximumRequestBodySize)-byte limit the journal keeps for replay")

@@ -63,6 +63,10 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         guard let url = request.url else {
             throw TransportError(.other, "the request has no absolute URL", phase: .beforeSending)
         }
+        // NIO narrows the port to 16 bits and traps on a wider one: such a URL is refused here.
+        if let port = url.port, !(0...65535).contains(port) {
+            throw TransportError(.other, "the port \(port) of \(url.host ?? "the URL") is not from 0 to 65535", phase: .beforeSending)
+        }
         var outgoing = HTTPClientRequest(url: url.absoluteString)
         outgoing.method = NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue)
         for field in request.headerFields {
