@@ -20,6 +20,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            if let path { try JournalOptions.refuseAnythingButAFile(at: path) }
             let path = path ?? FileManager.default.temporaryDirectory
                 .appendingPathComponent("picus-journal-demo-\(UUID().uuidString.prefix(8))")
                 .appendingPathComponent("journal.sqlite").path

@@ -29,6 +29,7 @@ struct DoctorCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             try journal.refuseFleetStore()
+            try journal.refuseAnythingButAFile()
             let diagnosis = await Journal.diagnose(path: journal.resolvedPath, thorough: thorough)
             if format == .json {
                 try writeJSON(diagnosis)

@@ -16,13 +16,38 @@ struct JournalOptions: ParsableArguments {
     /// Opens the journal to write; only the commands that write requests create a missing one.
     func open(creating: Bool = false) throws -> Journal {
         try refuseFleetStore()
+        try refuseAnythingButAFile()
         return OpenJournals.shared.add(try Journal(path: resolvedPath, configuration: Self.configuration, createIfMissing: creating))
     }
 
     /// Opens the journal to read it: no creation, no migration, not a byte written.
     func openForReading() throws -> Journal {
         try refuseFleetStore()
+        try refuseAnythingButAFile()
         return OpenJournals.shared.add(try Journal(readingFrom: resolvedPath, configuration: Self.configuration))
+    }
+
+    /// Refuses a path that names something other than a regular file (a link to one is one), found
+    /// with `stat` and never opened: opening a FIFO waits for a writer that never comes, and a device
+    /// or a socket is no journal either. A missing path is left to the journal, which creates it or
+    /// says it is missing.
+    func refuseAnythingButAFile() throws {
+        try Self.refuseAnythingButAFile(at: resolvedPath)
+    }
+
+    static func refuseAnythingButAFile(at path: String) throws {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return }
+        let kind: String
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: return
+        case S_IFDIR: kind = "a folder"
+        case S_IFIFO: kind = "a FIFO"
+        case S_IFSOCK: kind = "a socket"
+        case S_IFCHR, S_IFBLK: kind = "a device"
+        default: kind = "something other than a regular file"
+        }
+        throw CLIError("--db \(path) is \(kind), not a journal file; pass the path of a journal, like ~/.local/state/picus-journal/journal.sqlite")
     }
 
     /// Runs `body` on what `--db` names, a journal file or a fleet store, opened to read; a fleet
