@@ -37,15 +37,21 @@ struct ListCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             try await journal.withReader(agents: filters.agent) { journal in
-                let page = try await journal.page(matching: filters.query(limit: limit, after: after))
-                let output: String = switch format {
-                case .json: try EntryDocument.json(page.entries.map { EntryDocument($0) }) + "\n"
-                case .ndjson: try EntryDocument.ndjson(page.entries)
-                case .csv: EntryDocument.csv(page.entries)
-                case .table, .text: EntryTable(entries: page.entries, colors: Terminal.usesColor).render()
+                let query = filters.query(limit: limit, after: after)
+                let next: JournalQuery.Cursor?
+                switch format {
+                case .json, .ndjson, .csv:
+                    // Machine formats stream: a batch of entries at a time, whatever --limit asks for.
+                    var writer = EntryListWriter(format: format == .json ? .json : format == .ndjson ? .ndjson : .csv, write: writeOut)
+                    next = try await journal.forEachBatch(matching: query) { try writer.add($0) }
+                    try writer.end()
+                case .table, .text:
+                    // The table's columns fit its widest cell, so it waits for every row.
+                    var entries: [Entry] = []
+                    next = try await journal.forEachBatch(matching: query) { entries += $0 }
+                    try writeOut(Data(EntryTable(entries: entries, colors: Terminal.usesColor).render().utf8))
                 }
-                try writeOut(Data(output.utf8))
-                if let next = page.nextCursor {
+                if let next {
                     note("more entries: --after \(next)")
                 }
             }

@@ -29,16 +29,19 @@ struct EntryTable {
 
     func render() -> String {
         guard !entries.isEmpty else { return "No entries.\n" }
-        // 5+1+11+1+6+1+20+1+9+1+6+1 = 63 columns before the error: 17 left of 80.
+        // 5+1+11+1+6+1+20+1+9+1+6+1 = 63 columns before the error: 17 left of 80. An id is never
+        // cut (it is what `show` takes): a wider one takes its columns from the error.
+        let idWidth = max(5, entries.map { String($0.id).count }.max() ?? 0)
+        let errorWidth = max(8, 17 - (idWidth - 5))
         // Entries from a fleet store lead with their agent.
         let withAgent = entries.contains { $0.agent != nil }
-        var lines = ["\(withAgent ? fit("AGENT", 12) + " " : "")\(fit("ID", 5, right: true)) \(fit("CREATED UTC", 11)) \(fit("METHOD", 6)) \(fit("PATH", 20)) \(fit("STATE", 9)) \(fit("STATUS", 6)) ERROR"]
+        var lines = ["\(withAgent ? fit("AGENT", 12) + " " : "")\(fit("ID", idWidth, right: true)) \(fit("CREATED UTC", 11)) \(fit("METHOD", 6)) \(fit("PATH", 20)) \(fit("STATE", 9)) \(fit("STATUS", 6)) ERROR"]
         for entry in entries {
             let status = entry.lastStatus.map(String.init) ?? entry.lastTransportError?.rawValue ?? "-"
             let error = plainText(entry.lastErrorMessage ?? "")
             let state = fit(entry.state.rawValue, 9)
             let agent = withAgent ? fit(plainText(entry.agent ?? "-"), 12) + " " : ""
-            lines.append("\(agent)\(fit(String(entry.id), 5, right: true)) \(timeFormat.format(entry.createdAt)) \(fit(entry.method, 6)) \(fit(entry.redactedTarget, 20)) \(colors ? paint(state, entry.state) : state) \(fit(status, 6)) \(error.count > 17 ? fit(error, 17) : error)")
+            lines.append("\(agent)\(fit(String(entry.id), idWidth, right: true)) \(timeFormat.format(entry.createdAt)) \(fit(entry.method, 6)) \(fit(entry.redactedTarget, 20)) \(colors ? paint(state, entry.state) : state) \(fit(status, 6)) \(error.count > errorWidth ? fit(error, errorWidth) : error)")
         }
         return lines.map { String($0.reversed().drop(while: { $0 == " " }).reversed()) }.joined(separator: "\n") + "\n"
     }

@@ -207,20 +207,27 @@ extension EntryDocument {
     /// is the list document's values, so the two never disagree.
     public static func csv(_ entries: [Entry]) -> String {
         // Entries from a fleet store lead with their agent.
-        let columns = (entries.contains { $0.agent != nil } ? ["agent"] : []) + csvColumns
-        var lines = [columns.joined(separator: ",")]
-        for entry in entries {
-            let document = EntryDocument(entry)
-            var values: [String: JSONValue] = [:]
-            for field in listFields { values[field.key] = field.value(document) }
-            var error: [String: JSONValue] = [:]
-            if case .object(let fields)? = values["error"] { error = fields }
-            values["errorMessage"] = error["message"]
-            values["errorCode"] = error["errorCode"]
-            values["errors"] = error["errors"]
-            lines.append(columns.map { CSV.field(csvText(values[$0])) }.joined(separator: ","))
-        }
-        return lines.joined(separator: "\r\n") + "\r\n"
+        let withAgent = entries.contains { $0.agent != nil }
+        return csvHeader(withAgent: withAgent) + entries.map { csvRow($0, withAgent: withAgent) }.joined()
+    }
+
+    /// The header row of `list --format csv`, line break included.
+    static func csvHeader(withAgent: Bool) -> String {
+        ((withAgent ? ["agent"] : []) + csvColumns).joined(separator: ",") + "\r\n"
+    }
+
+    /// One entry's row of `list --format csv`, line break included.
+    static func csvRow(_ entry: Entry, withAgent: Bool) -> String {
+        let document = EntryDocument(entry)
+        var values: [String: JSONValue] = [:]
+        for field in listFields { values[field.key] = field.value(document) }
+        var error: [String: JSONValue] = [:]
+        if case .object(let fields)? = values["error"] { error = fields }
+        values["errorMessage"] = error["message"]
+        values["errorCode"] = error["errorCode"]
+        values["errors"] = error["errors"]
+        let columns = (withAgent ? ["agent"] : []) + csvColumns
+        return columns.map { CSV.field(csvText(values[$0])) }.joined(separator: ",") + "\r\n"
     }
 
     /// A value as CSV text: strings as they are, numbers in JSON form, null empty, the rest as JSON.
