@@ -1,9 +1,12 @@
 extension String {
     /// The text with every control character escaped and visible — `\e`, `\a`, `\r`, `\n`, `\t`,
-    /// `\x00` … — so that a server's bytes can never retitle, clear or overwrite a person's terminal.
+    /// `\x00`, `\u{202e}` … — so that a server's bytes can never retitle, clear or overwrite a
+    /// person's terminal, nor make what it shows read differently from what it holds.
     ///
-    /// C0 controls, DEL and the C1 range (U+0080–U+009F, which some terminals obey as escapes) are
-    /// escaped; everything else is kept.
+    /// Escaped: C0 controls (NUL included), DEL, the C1 range (U+0080–U+009F, which some terminals
+    /// obey as escapes), the bidirectional controls (U+061C, U+200E, U+200F, U+202A–U+202E,
+    /// U+2066–U+2069, which reorder the text around them: a "Trojan Source" path or message) and the
+    /// line and paragraph separators (U+2028, U+2029). Everything else is kept.
     package var escapingControlCharacters: String {
         guard unicodeScalars.contains(where: Self.isControl) else { return self }
         var result = ""
@@ -34,6 +37,10 @@ extension String {
     }
 
     private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+        switch scalar.value {
+        case 0..<0x20, 0x7F...0x9F: true
+        case 0x061C, 0x200E, 0x200F, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069: true
+        default: false
+        }
     }
 }
