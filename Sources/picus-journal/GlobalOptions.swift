@@ -167,7 +167,7 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
     } catch let error as ValidationError {
         throw error
     } catch {
-        printError(String(describing: error))
+        printError(describe(error))
         throw ExitCode.failure
     }
 }

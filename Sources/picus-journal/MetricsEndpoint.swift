@@ -15,6 +15,8 @@ struct MetricsEndpoint: Service {
     let engine: ReplayEngine
     /// Where the address is announced: stdout beside text, stderr beside NDJSON.
     let format: ReplayCommand.ReplayFormat
+    /// Opens once the endpoint listens; the replayer waits for it.
+    let listening = ListeningSignal()
 
     func run() async throws {
         let router = Router()
@@ -36,12 +38,14 @@ struct MetricsEndpoint: Service {
         }
         let address = self.address
         let format = self.format
+        let listening = self.listening
         let application = Application(
             router: router,
             configuration: ApplicationConfiguration(address: .hostname(address.host, port: address.port), serverName: "picus-journal"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? address.port
                 format.tell("Serving metrics at http://\(address.urlHost):\(port)/metrics and health at /healthz.")
+                listening.open()
             },
             logger: Logger(label: "picus.metrics") { _ in SwiftLogNoOpLogHandler() })
         do {
@@ -49,8 +53,32 @@ struct MetricsEndpoint: Service {
         } catch is CancellationError {
             return
         } catch {
-            throw CLIError("cannot serve metrics on \(address): \(error)")
+            throw CLIError("cannot serve metrics on \(address): \(describe(error))")
         }
+    }
+}
+
+/// Tells the replayer that the metrics endpoint listens. `replay --watch --metrics` replays nothing
+/// before then: an address it cannot bind (a port in use) ends the command before any entry is sent.
+final class ListeningSignal: Sendable {
+    private let stream: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
+
+    init() {
+        (stream, continuation) = AsyncStream<Void>.makeStream()
+    }
+
+    /// Marks the endpoint as listening.
+    func open() {
+        continuation.yield()
+        continuation.finish()
+    }
+
+    /// Waits for the endpoint to listen; false when the waiting task is cancelled first (the
+    /// endpoint failed, or the command is shutting down). One task waits.
+    func wait() async -> Bool {
+        for await _ in stream { return true }
+        return false
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import PicusJournal
 
 /// Whether stdout can still take output, and why not: every write for the rest of the process checks
@@ -54,6 +55,15 @@ func writeJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     try writeOut(try encoder.encode(value) + Data("\n".utf8))
+}
+
+/// An error in one line of our words. NIO's `IOError` describes itself by a system call's signature
+/// and a stray parenthesis (`bind(descriptor:ptr:bytes:): Address already in use) (errno: 98)`):
+/// its errno says it better, with what to do about a port in use.
+func describe(_ error: any Error) -> String {
+    guard let error = error as? IOError else { return String(describing: error) }
+    let reason = String(cString: strerror(error.errnoCode))
+    return error.errnoCode == EADDRINUSE ? "\(reason); pick a free port, or 0 for any" : reason
 }
 
 /// One line on stderr, control characters escaped: `picus-journal: error: …`.

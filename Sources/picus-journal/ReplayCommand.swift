@@ -118,9 +118,11 @@ struct ReplayCommand: AsyncParsableCommand {
                 return
             }
             if watch {
-                let replayer = ReplayWatch(engine: engine, path: self.journal.resolvedPath, format: format)
+                var replayer = ReplayWatch(engine: engine, path: self.journal.resolvedPath, format: format)
                 if let address = metrics.flatMap(MetricsAddress.init) {
-                    try await runUntilSignalled(replayer, MetricsEndpoint(address: address, registry: registry, engine: engine, format: format))
+                    let endpoint = MetricsEndpoint(address: address, registry: registry, engine: engine, format: format)
+                    replayer.waitsFor = endpoint.listening
+                    try await runUntilSignalled(replayer, endpoint)
                 } else {
                     try await runUntilSignalled(replayer)
                 }
@@ -161,8 +163,14 @@ struct ReplayWatch: Service {
     let engine: ReplayEngine
     let path: String
     let format: ReplayCommand.ReplayFormat
+    /// With `--metrics`: nothing is replayed until the endpoint listens, so a port in use fails the
+    /// command before any entry is sent.
+    var waitsFor: ListeningSignal?
 
     func run() async throws {
+        if let waitsFor {
+            guard await cancelWhenGracefulShutdown({ await waitsFor.wait() }) else { return }
+        }
         // Printed once the service group traps SIGINT and SIGTERM: from here a signal cannot kill
         // the process mid-request.
         format.tell("Replaying \(path) as entries fall due; stop with SIGINT or SIGTERM.")
