@@ -8,13 +8,13 @@ extension FleetStore {
 
     /// A page of the entries that match a query, newest first, across the agents it names (all when none).
     public func page(matching query: JournalQuery) async throws -> (entries: [Entry], nextCursor: JournalQuery.Cursor?) {
-        let fragment = query.sql(selecting: dialect.entrySelection, dialect)
-        var entries: [Entry] = []
+        // One entry past the limit tells whether another page follows: never a cursor to an empty page.
+        let fragment = query.lookingOneAhead.sql(selecting: dialect.entrySelection, dialect)
+        var fetched: [Entry] = []
         try await forEachRow(SQLFragment(dialect.placeholders(fragment.sql), fragment.values), "list entries") {
-            entries.append(try Self.entry($0))
+            fetched.append(try Self.entry($0))
         }
-        let isFull = query.limit.map { entries.count == $0 } ?? false
-        return (entries, isFull ? entries.last.map(JournalQuery.Cursor.init(after:)) : nil)
+        return query.page(of: fetched)
     }
 
     /// How PostgreSQL plans a query: one line per line of `EXPLAIN`.

@@ -210,14 +210,22 @@ extension MisbehavingServer {
     }
 }
 
-/// A port on 127.0.0.1 where nothing listens, and nothing will while the test process runs.
+/// A port on 127.0.0.1 where nothing listens, and nothing can while this value lives.
 ///
 /// The port is bound and never listened on: a connection to it is refused at once, and no other
-/// socket can take the port. A server that was only asked to stop could still accept a connection
-/// that then times out. The socket stays open for the process's life, on purpose.
-func closedPort() throws -> Int {
-    // Without SO_REUSEADDR: no other socket can bind the port while this one holds it.
-    try bindLoopback(reusingAddress: false).port
+/// socket can take the port until the value goes. A server that was only asked to stop could still
+/// accept a connection that then times out.
+final class ClosedPort: Sendable {
+    private let socket: Int32
+    /// The port.
+    let port: Int
+
+    init() throws {
+        // Without SO_REUSEADDR: no other socket can bind the port while this one holds it.
+        (socket, port) = try bindLoopback(reusingAddress: false)
+    }
+
+    deinit { close(socket) }
 }
 
 /// A TCP socket bound to a free port of 127.0.0.1, not listening yet.

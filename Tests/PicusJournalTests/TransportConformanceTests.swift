@@ -164,11 +164,12 @@ struct TransportConformanceTests {
 
     @Test(arguments: TransportUnderTest.allCases)
     func aRefusedConnectionFailsBeforeTheRequestLeft(transport: TransportUnderTest) async throws {
-        let port = try closedPort()
+        let closed = try ClosedPort()
 
         let error = await #expect(throws: TransportError.self) {
-            _ = try await get(URL(string: "http://127.0.0.1:\(port)/v1/agents")!, transport.make())
+            _ = try await get(URL(string: "http://127.0.0.1:\(closed.port)/v1/agents")!, transport.make())
         }
+        withExtendedLifetime(closed) {}
 
         #expect(error?.kind == .refused)
         #expect(error?.phase == .beforeSending)

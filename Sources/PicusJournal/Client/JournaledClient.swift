@@ -63,11 +63,15 @@ public final class JournaledClient: Sendable {
         /// The default configuration.
         public init() {}
 
-        /// The limits each attempt runs under.
+        /// The limits each attempt runs under. An error body is read a little past its cap, so that a
+        /// secret that straddles the cap is scrubbed whole before the cap cuts the body.
         var transportOptions: TransportOptions {
             TransportOptions(timeout: timeout, maximumBodySize: maximumResponseBodySize,
-                             maximumErrorBodySize: maximumErrorBodySize)
+                             maximumErrorBodySize: maximumErrorBodySize + Self.scrubbingMargin)
         }
+
+        /// How far past the error-body cap a body is read, to be scrubbed before it is cut.
+        static let scrubbingMargin = 4096
     }
 
     /// The journal every request is written to.

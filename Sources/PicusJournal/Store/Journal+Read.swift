@@ -24,12 +24,12 @@ extension Journal {
     /// A page of the entries that match a query, newest first, and the cursor of the next page
     /// (nil when this page is the last).
     public func page(matching query: JournalQuery) async throws -> (entries: [Entry], nextCursor: JournalQuery.Cursor?) {
-        let fragment = query.sql(selecting: Self.entrySelection, dialect)
-        let entries = try await read { db in
+        // One entry past the limit tells whether another page follows: never a cursor to an empty page.
+        let fragment = query.lookingOneAhead.sql(selecting: Self.entrySelection, dialect)
+        let fetched = try await read { db in
             try Entry.fetchAll(db, sql: fragment.sql, arguments: fragment.statementArguments)
         }
-        let isFull = query.limit.map { entries.count == $0 } ?? false
-        return (entries, isFull ? entries.last.map(JournalQuery.Cursor.init(after:)) : nil)
+        return query.page(of: fetched)
     }
 
     /// How SQLite plans a query: one line per step of `EXPLAIN QUERY PLAN`.
