@@ -221,7 +221,16 @@ final class ClosedPort: Sendable {
     let port: Int
 
     init() throws {
-        // Without SO_REUSEADDR: no other socket can bind the port while this one holds it.
+        // Below the ephemeral range when this process may bind there (root, as CI runs): no client's
+        // own local port can ever be this one, so a connection cannot meet itself (TCP's
+        // simultaneous open) and get an answer from nobody. Without SO_REUSEADDR: no other socket
+        // can bind the port while this one holds it.
+        for low in 600..<1000 {
+            if let bound = try? bindLoopback(port: low, reusingAddress: false) {
+                (socket, port) = bound
+                return
+            }
+        }
         (socket, port) = try bindLoopback(reusingAddress: false)
     }
 
@@ -229,14 +238,14 @@ final class ClosedPort: Sendable {
 }
 
 /// A TCP socket bound to a free port of 127.0.0.1, not listening yet.
-func bindLoopback(reusingAddress: Bool = true) throws -> (socket: Int32, port: Int) {
+func bindLoopback(port: Int = 0, reusingAddress: Bool = true) throws -> (socket: Int32, port: Int) {
     let socket = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard socket >= 0 else { throw POSIXError(.EMFILE) }
     var yes: Int32 = 1
     if reusingAddress { setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size)) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
+    address.sin_port = UInt16(port).bigEndian
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     let bound = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
