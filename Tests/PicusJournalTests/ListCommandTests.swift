@@ -91,8 +91,9 @@ struct ListCommandTests {
         #expect(baseline.status == 0 && many.status == 0, "\(many.stderr)")
         #expect(many.stdoutData.count > 3_000 * 16 * 1024)
         #expect(try JSONSerialization.jsonObject(with: many.stdoutData) as? [Any] != nil)
-        // Linux counts in KiB: the whole list may cost at most 40 MB beyond listing three entries.
-        #expect(many.peakResident - baseline.peakResident < 40 * 1024,
+        // Linux counts in KiB. The list is 48 MB of JSON: held whole it cost 200 MB more than three
+        // entries; streamed it costs 20–80 MB more (the allocator's high-water mark varies with load).
+        #expect(many.peakResident - baseline.peakResident < 120 * 1024,
                 "peak \(many.peakResident) KiB against \(baseline.peakResident) KiB for three entries")
     }
 }
