@@ -11,6 +11,7 @@ extension FleetStore {
     /// the deadline and the cancellation close the connection, which is then of no further use.
     ///
     /// - Throws: ``FleetError``, or `CancellationError` when the calling task was cancelled.
+    @discardableResult
     func run<T: Sendable>(_ action: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let connection = connection
         // A query written to a connection that has closed would wait for an answer that never comes.

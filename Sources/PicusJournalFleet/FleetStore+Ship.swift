@@ -78,8 +78,9 @@ extension FleetStore {
             guard batch.entries > 0 else { return result }
             // The journal is read ahead while the store writes.
             next = read(after: batch.lastChange)
-            let written = try await write(batch, agent: agent, identity: identity)
-            try await journal.recordShipment(to: destination, as: agent, clock: batch.lastChange, at: Date())
+            let shippedAt = journal.clock.now()
+            let written = try await write(batch, agent: agent, identity: identity, at: shippedAt)
+            try await journal.recordShipment(to: destination, as: agent, clock: batch.lastChange, at: shippedAt)
             result.entries += written.entries
             result.unchanged += batch.entries - written.entries
             result.attempts += written.attempts
@@ -151,7 +152,7 @@ extension FleetStore {
 
     /// Writes one batch and the point it reached, in one transaction, each step held to its own
     /// deadline; returns the entries and the attempts the store wrote.
-    private func write(_ batch: ShipBatch, agent: String, identity: String) async throws -> (entries: Int, attempts: Int) {
+    private func write(_ batch: ShipBatch, agent: String, identity: String, at now: Date) async throws -> (entries: Int, attempts: Int) {
         let entryColumns = Self.stagedEntryColumns.joined(separator: ", ")
         let updates = Self.stagedEntryColumns.filter { $0 != "uuid" }.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
         let attemptColumns = JournalChanges.attemptColumns.joined(separator: ", ")
@@ -186,7 +187,7 @@ extension FleetStore {
                 """)
             let shipment: PostgresQuery = """
                 INSERT INTO \(unescaped: Self.schema).shipment (agent, journalUuid, changeSeq, shippedAt)
-                VALUES (\(agent), \(identity), \(batch.lastChange), \(Date().unixMilliseconds))
+                VALUES (\(agent), \(identity), \(batch.lastChange), \(now.unixMilliseconds))
                 ON CONFLICT (agent, journalUuid) DO UPDATE
                 SET changeSeq = GREATEST(shipment.changeSeq, EXCLUDED.changeSeq), shippedAt = EXCLUDED.shippedAt
                 """

@@ -18,7 +18,7 @@ import PostgresNIO
 /// ```swift
 /// let store = try await FleetStore.connect(to: FleetLocation("postgres://picus@db.internal/fleet"))
 /// defer { Task { await store.close() } }
-/// var query = JournalQuery(statuses: [.code(429)], since: Date().addingTimeInterval(-86_400))
+/// var query = JournalQuery(statuses: [.code(429)], since: JournalQuery.time("24h"))
 /// query.agents = ["site-a", "site-b"]
 /// let page = try await store.page(matching: query)
 /// ```
@@ -155,7 +155,7 @@ public final class FleetStore: JournalReader {
                     }
                     try await connection.query("""
                         INSERT INTO \(unescaped: Self.schema).schema_migration (identifier, appliedAt)
-                        VALUES (\(migration.identifier), \(Date().unixMilliseconds))
+                        VALUES (\(migration.identifier), \(JournalClock.system.now().unixMilliseconds))
                         """, logger: logger)
                 }
             }

@@ -25,7 +25,7 @@ struct CredentialsTests {
             let clock = TestClock(Date())
             let credentials = RefreshTokenCredentials(
                 refreshToken: "sandbox-refresh-token", baseURL: sandbox.url, refreshMargin: .seconds(120),
-                now: { clock.now })
+                clock: clock.journalClock)
 
             let first = try await credentials.accessToken()
             clock.advance(by: 7200 - 121)
@@ -73,4 +73,6 @@ final class TestClock: Sendable {
     init(_ start: Date) { current = Mutex(start) }
     var now: Date { current.withLock { $0 } }
     func advance(by seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
+    /// This clock, as a journal, a client or credentials read it.
+    var journalClock: JournalClock { JournalClock { self.now } }
 }

@@ -73,7 +73,7 @@ public actor RefreshTokenCredentials: CredentialProvider {
     private let transport: any HTTPTransport
     private let refreshMargin: Duration
     private let timeout: Duration
-    private let now: @Sendable () -> Date
+    private let clock: JournalClock
     private var current: (token: String, expiresAt: Date)?
     /// Every access token handed out, newest last (bounded): a server may echo an old one.
     private var issued: [String] = []
@@ -90,30 +90,30 @@ public actor RefreshTokenCredentials: CredentialProvider {
     ///   - transport: How to reach it.
     ///   - refreshMargin: How long before expiry a token counts as expired.
     ///   - timeout: How long the exchange may take.
-    ///   - now: The clock; tests pass their own.
+    ///   - clock: Where expiry is read against; pass the journal's (``Journal/Configuration/clock``) when it is not the system's.
     public init(
         refreshToken: String, baseURL: URL, transport: any HTTPTransport = DefaultTransport.shared,
         refreshMargin: Duration = .seconds(120), timeout: Duration = .seconds(30),
-        now: @escaping @Sendable () -> Date = { Date() }
+        clock: JournalClock = .system
     ) {
         self.refreshToken = refreshToken
         self.tokenURL = baseURL.appendingPathComponent("v1/auth/token")
         self.transport = transport
         self.refreshMargin = refreshMargin
         self.timeout = timeout
-        self.now = now
+        self.clock = clock
     }
 
     public func accessToken() async throws -> String {
-        if let current, current.expiresAt.addingTimeInterval(-refreshMargin.timeInterval) > now() {
+        if let current, current.expiresAt.addingTimeInterval(-refreshMargin.timeInterval) > clock.now() {
             return current.token
         }
         if let exchange {
             return try await exchange.value.token
         }
-        let task = Task { [refreshToken, tokenURL, transport, timeout, now, issued] in
+        let task = Task { [refreshToken, tokenURL, transport, timeout, clock, issued] in
             try await Self.exchange(refreshToken: refreshToken, at: tokenURL, transport: transport, timeout: timeout,
-                                    secrets: [refreshToken] + issued, now: now)
+                                    secrets: [refreshToken] + issued, clock: clock)
         }
         exchange = task
         exchangeCount += 1
@@ -135,7 +135,7 @@ public actor RefreshTokenCredentials: CredentialProvider {
 
     private static func exchange(
         refreshToken: String, at url: URL, transport: any HTTPTransport, timeout: Duration, secrets: [String],
-        now: @Sendable () -> Date
+        clock: JournalClock
     ) async throws -> (token: String, expiresAt: Date) {
         let body = try JSONEncoder().encode(["refresh_token": refreshToken])
         let request = HTTPRequest(method: .post, url: url,
@@ -163,7 +163,7 @@ public actor RefreshTokenCredentials: CredentialProvider {
         else {
             throw CredentialError(status: response.status, body: ErrorBody(message: "the token exchange answered without a token", kind: .text))
         }
-        return (token, expiry(of: fields["expire_at"], now: now()))
+        return (token, expiry(of: fields["expire_at"], now: clock.now()))
     }
 
     /// `expire_at` in milliseconds or seconds; a missing value means the documented two hours.

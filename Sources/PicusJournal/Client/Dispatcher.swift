@@ -35,6 +35,7 @@ package final class Dispatcher: Sendable {
     }
 
     private var policy: RetryPolicy { configuration.retryPolicy }
+    private var clock: JournalClock { journal.clock }
     private var logger: Logger { configuration.logger }
     private var metrics: JournalMetrics { configuration.metrics }
 
@@ -57,7 +58,7 @@ package final class Dispatcher: Sendable {
         _ entry: Entry, headers: [String: String], body: Data?, caller: ServiceContext?, claimingNext next: NextClaim? = nil
     ) async throws -> Delivery {
         let lease = entry.leaseOwner ?? ""
-        let keeper = leases.keep(lease, on: entry.id, confirmedUntil: entry.leaseExpiresAt ?? Date())
+        let keeper = leases.keep(lease, on: entry.id, confirmedUntil: entry.leaseExpiresAt ?? clock.now())
         defer { keeper.stop() }
         do {
             return try await attempt(entry, headers: headers, body: body, caller: caller, keeper: keeper, next: next)
@@ -83,16 +84,16 @@ package final class Dispatcher: Sendable {
         var number = entry.attemptCount + 1
         var hasRefreshed = false
         while true {
-            let startedAt = Date()
-            let clock = ContinuousClock()
-            let start = clock.now
+            let startedAt = clock.now()
+            let stopwatch = ContinuousClock()
+            let start = stopwatch.now
             var token: String?
             if usesCredentials, let credentials {
                 do {
                     token = try await credentials.accessToken()
                 } catch {
                     return try await recordCredentialFailure(error, entry: entry, keeper: keeper, number: number,
-                                                             startedAt: startedAt, durationMs: (clock.now - start).timeInterval * 1000, next: next)
+                                                             startedAt: startedAt, durationMs: (stopwatch.now - start).timeInterval * 1000, next: next)
                 }
             }
             var request = try makeRequest(for: entry, headers: headers, hasBody: body != nil, token: token)
@@ -105,8 +106,8 @@ package final class Dispatcher: Sendable {
                 let failure = (error as? TransportError) ?? TransportError(.other, String(describing: error))
                 tracing.end(span, failure: failure)
                 let decision = decide(policy.decision(for: failure, attemptNumber: number, method: entry.method,
-                                                      path: entry.path, createdAt: entry.createdAt, now: Date()), for: entry)
-                let duration = clock.now - start
+                                                      path: entry.path, createdAt: entry.createdAt, now: clock.now()), for: entry)
+                let duration = stopwatch.now - start
                 metrics.attempt(endpoint: entry.endpoint, outcome: decision.outcome, status: nil, transportError: failure.kind, duration: duration)
                 let attempt = NewAttempt(number: number, startedAt: startedAt, durationMs: duration.timeInterval * 1000,
                                          transportError: failure, outcome: decision.outcome, responseHeaders: [:])
@@ -114,11 +115,11 @@ package final class Dispatcher: Sendable {
                 logger.debug("attempt failed", metadata: entry.logMetadata.merging(["picus.transport_error": "\(failure.kind.rawValue)"]) { $1 })
                 return Delivery(entry: updated, transportError: failure)
             }
-            let now = Date()
+            let now = clock.now()
             let observation = ResponseObservation(response, policy: policy, secrets: await secrets(besides: token),
                                                   rules: configuration.redaction,
                                                   errorBodyCap: configuration.maximumErrorBodySize, now: now)
-            let duration = clock.now - start
+            let duration = stopwatch.now - start
             let durationMs = duration.timeInterval * 1000
             tracing.end(span, status: observation.status)
 
@@ -210,7 +211,7 @@ package final class Dispatcher: Sendable {
                         error.code, "entry \(entry.id) was taken over by another sender before its outcome (\(outcome)) could be recorded: \(reason)",
                         path: error.path, entryID: entry.id, underlyingError: error))
                 }
-                if !keeper.isHeld(at: Date()) {
+                if !keeper.isHeld(at: clock.now()) {
                     let isNoted = (try? journal.ownerLock().leaveNote(OwnerLock.Note(status: attempt.status, reason: reason),
                                                                      forLease: keeper.lease)) ?? false
                     let isSuccess = attempt.status.map { (200..<300).contains($0) } ?? false
@@ -240,7 +241,7 @@ package final class Dispatcher: Sendable {
         let credentialError = (error as? CredentialError)
             ?? CredentialError(transportError: TransportError(.other, String(describing: error)))
         let failure = TransportError(credentialError.transportError?.kind ?? .auth, credentialError.description, phase: .beforeSending)
-        let now = Date()
+        let now = clock.now()
         let serverNotBefore = credentialError.retryAfter.flatMap { RetryPolicy.retryAfterDate($0, now: now) }
             .map { min($0, now.addingTimeInterval(policy.longestWait.timeInterval)) }
         let decision = decide(credentialError.isRetryable

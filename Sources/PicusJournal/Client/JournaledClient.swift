@@ -128,7 +128,7 @@ public final class JournaledClient: Sendable {
     ///   process; after it, the outcome was kept and retried while the lease could be held, and a
     ///   replay takes the entry back.
     public func send(_ request: APIRequest) async throws -> Delivery {
-        let now = Date()
+        let now = journal.clock.now()
         var new = try newEntry(for: request, state: .inFlight, at: now)
         new.leaseOwner = try dispatcher.makeLease()
         new.leaseExpiresAt = now.addingTimeInterval(configuration.leaseDuration.timeInterval)
@@ -148,7 +148,7 @@ public final class JournaledClient: Sendable {
     /// - Throws: ``RequestError`` for a request that cannot be sent or is never replayed; ``JournalError``.
     @discardableResult
     public func enqueue(_ request: APIRequest) async throws -> Entry {
-        let new = try newEntry(for: request, state: .pending, at: Date())
+        let new = try newEntry(for: request, state: .pending, at: journal.clock.now())
         guard new.isReplayable else {
             throw RequestError("\(request.method) \(request.pathWithoutQuery) is never replayed, so it cannot wait in the journal; send it instead")
         }

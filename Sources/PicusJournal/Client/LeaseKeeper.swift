@@ -73,7 +73,7 @@ package final class LeaseRenewer: Sendable {
         }
         guard let due else { return false }
         guard !due.isEmpty else { return true }
-        let until = Date().addingTimeInterval(duration.timeInterval)
+        let until = journal.clock.now().addingTimeInterval(duration.timeInterval)
         guard let held = try? await journal.renewLeases(due.map { ($0.kept.entryID, $0.kept.lease) }, until: until) else {
             return true
         }

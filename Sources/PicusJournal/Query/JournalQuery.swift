@@ -8,7 +8,7 @@ import GRDB
 /// filter is served by an index.
 ///
 /// ```swift
-/// var query = JournalQuery(statuses: [.code(422), .class(5)], since: Date().addingTimeInterval(-86_400))
+/// var query = JournalQuery(statuses: [.code(422), .class(5)], since: JournalQuery.time("24h"))
 /// query.pathGlob = "/v1/simulations*"
 /// query.text = "validation"
 /// let page = try await journal.page(matching: query)      // page.entries, page.nextCursor
@@ -187,7 +187,7 @@ public struct JournalQuery: Sendable, Hashable {
 
 extension JournalQuery {
     /// Parses a time bound: a span back from `now` (`90m`, `24h`, `7d`, `2w`, `30s`) or an ISO 8601 time or date.
-    public static func time(_ text: String, relativeTo now: Date = Date()) -> Date? {
+    public static func time(_ text: String, relativeTo now: Date = JournalClock.system.now()) -> Date? {
         let text = text.trimmingCharacters(in: .whitespaces)
         if let unit = text.last, let amount = Double(text.dropLast()), amount.isFinite, amount >= 0, amount < 1e7 {
             let seconds: Double? = switch unit {

@@ -42,8 +42,9 @@ extension Journal {
     }
 
     /// The holds still in force: endpoint (or `*` for the host) → until when, and why.
-    public func holds(at now: Date = Date()) async throws -> [(key: String, until: Date, reason: String)] {
-        try await read { db in
+    public func holds(at now: Date? = nil) async throws -> [(key: String, until: Date, reason: String)] {
+        let now = now ?? clock.now()
+        return try await read { db in
             try Row.fetchAll(db, sql: "SELECT key, until, reason FROM hold WHERE until > ? ORDER BY until", arguments: [now.unixMilliseconds])
                 .map { (key: $0["key"], until: Date(unixMilliseconds: $0["until"]), reason: $0["reason"]) }
         }
@@ -51,8 +52,9 @@ extension Journal {
 
     /// The queue now: entries per state, the oldest due entry's wait, the holds in force — what
     /// ``JournalMetrics`` reports as gauges. Three indexed reads.
-    public func queueSnapshot(now: Date = Date()) async throws -> QueueSnapshot {
-        try await read { db in
+    public func queueSnapshot(now: Date? = nil) async throws -> QueueSnapshot {
+        let now = now ?? clock.now()
+        return try await read { db in
             var depth: [EntryState: Int] = [:]
             for state in QueueSnapshot.reportedStates {
                 depth[state] = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM entry WHERE state = ?"),
@@ -81,7 +83,7 @@ extension Journal {
                 """, arguments: [EntryState.queued.rawValue, EntryState.pending.rawValue]).map(Date.init(unixMilliseconds:))
             let leases = try Row.fetchAll(db, sql: "SELECT leaseOwner, leaseExpiresAt FROM entry WHERE state = ?",
                                           arguments: [EntryState.inFlight.rawValue])
-            let now = Date()
+            let now = self.clock.now()
             let recoverable = leases.compactMap { row -> Date? in
                 let expiry = (row["leaseExpiresAt"] as Int64?).map(Date.init(unixMilliseconds:)) ?? .distantPast
                 return OwnerLock.recoverableAt(lease: row["leaseOwner"], expiresAt: expiry, journalPath: path, now: now)

@@ -120,12 +120,13 @@ public actor ReplayEngine {
     private let dispatcher: Dispatcher
     private nonisolated var journal: Journal { dispatcher.journal }
     private nonisolated var leaseDuration: Duration { dispatcher.configuration.leaseDuration }
+    private nonisolated var clock: JournalClock { journal.clock }
 
     /// The entries a drain with these options would send now, without sending them.
     public func plan(_ options: DrainOptions = DrainOptions()) async throws -> [Entry] {
         try await journal.dueEntries(
             ClaimFilter(id: options.entryID, force: options.force),
-            limit: options.limit, now: Date())
+            limit: options.limit, now: clock.now())
     }
 
     /// Replays everything due now — once each — and returns what happened.
@@ -141,7 +142,7 @@ public actor ReplayEngine {
         _ options: DrainOptions = DrainOptions(), onReplay: @escaping @Sendable (Summary.Item) -> Void = { _ in }
     ) async throws -> Summary {
         var summary = Summary()
-        let now = Date()
+        let now = clock.now()
         summary.recovered = try await journal.recoverAbandoned(
             now: now, replay: configuration.replaysAbandonedEntries)
         summary.expiredUnsent = try await journal.expireStale(olderThan: dispatcher.configuration.retryPolicy.maximumAge, now: now)
@@ -205,16 +206,16 @@ public actor ReplayEngine {
                     // Drain when something is due (and once at start, to take back abandoned leases);
                     // otherwise sleep until it is, looking in at the poll interval for other processes' work.
                     var soonest = next ?? .distantFuture
-                    if isFirstPass || soonest <= Date() {
+                    if isFirstPass || soonest <= clock.now() {
                         isFirstPass = false
                         let summary = try await drain(onReplay: onReplay)
                         journalProblem = nil
                         if summary.replayed > 0 { continue }
                         // Due, yet nothing could be sent (its endpoint's budget is taken by requests in
                         // flight, another replayer's perhaps): look again at the poll interval, not at once.
-                        if soonest <= Date() { soonest = .distantFuture }
+                        if soonest <= clock.now() { soonest = .distantFuture }
                     }
-                    let wait = min(configuration.pollInterval.timeInterval, max(0.01, soonest.timeIntervalSinceNow))
+                    let wait = min(configuration.pollInterval.timeInterval, max(0.01, soonest.timeIntervalSince(clock.now())))
                     try await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
                 } catch let error as JournalError where error.code == .busy || error.code == .diskFull {
                     // Another process held the journal too long, or the disk is full: passing, so look
@@ -267,7 +268,8 @@ public actor ReplayEngine {
     /// Probes the engine: healthy while ``run()`` runs, its loop or an entry made progress within
     /// ``Configuration/stallLimit``, the last write reached the journal, and the journal reads now.
     /// Reports the queue gauges as it goes.
-    public func health(now: Date = Date()) async -> Health {
+    public func health(now: Date? = nil) async -> Health {
+        let now = now ?? clock.now()
         let lastProgressAt = progress.withLock { $0.lastAt }
         var health = Health(isHealthy: false, lastProgressAt: lastProgressAt)
         do {
@@ -297,7 +299,7 @@ public actor ReplayEngine {
     }
 
     private nonisolated func noteProgress() {
-        progress.withLock { $0.lastAt = Date() }
+        progress.withLock { $0.lastAt = clock.now() }
     }
 
     /// Reports the queue gauges once per ``Configuration/gaugeInterval``.
@@ -332,7 +334,7 @@ public actor ReplayEngine {
                 noteProgress()
                 if case .claimed(let entry) = next?.outcome {
                     carried = entry
-                    dispatcher.configuration.metrics.replayLag(Date().timeIntervalSince(entry.dueAt ?? entry.createdAt))
+                    dispatcher.configuration.metrics.replayLag(clock.now().timeIntervalSince(entry.dueAt ?? entry.createdAt))
                 }
                 try await noteOutcome(delivery)
                 if Self.isOutage(delivery) {
@@ -379,7 +381,7 @@ public actor ReplayEngine {
             return progress.consecutiveOutages
         }
         guard isOutage, outages >= configuration.outagesBeforeHostBackoff else { return }
-        let now = Date()
+        let now = clock.now()
         let policy = dispatcher.configuration.retryPolicy
         let backoff = policy.backoff(afterAttempt: outages - configuration.outagesBeforeHostBackoff + 1,
                                      random: Double.random(in: 0.5..<1))
@@ -449,7 +451,7 @@ private actor DrainPass {
             if !waiters.isEmpty { waiters.removeFirst().resume() }
         }
         if claimed.isEmpty, !cursor.isSpent {
-            let now = Date()
+            let now = journal.clock.now()
             let batchSize = hasClaimed ? min(batchSize, 1 + waiters.count) : batchSize
             hasClaimed = true
             let cursor = self.cursor

@@ -50,7 +50,8 @@ extension Journal {
     /// - Parameters:
     ///   - thorough: Run `PRAGMA integrity_check` (reads every index) instead of `quick_check`.
     ///   - now: The clock.
-    public func diagnose(thorough: Bool = false, now: Date = Date()) async throws -> Diagnosis {
+    public func diagnose(thorough: Bool = false, now: Date? = nil) async throws -> Diagnosis {
+        let now = now ?? clock.now()
         var checks: [Diagnosis.Check] = []
         let pragma = thorough ? "integrity_check" : "quick_check"
         do {

@@ -23,8 +23,9 @@ extension Journal {
     ///   - batchSize: Entries per transaction.
     ///   - now: The clock.
     public func prune(
-        _ policy: RetentionPolicy = RetentionPolicy(), dryRun: Bool = false, batchSize: Int = 1000, now: Date = Date()
+        _ policy: RetentionPolicy = RetentionPolicy(), dryRun: Bool = false, batchSize: Int = 1000, now: Date? = nil
     ) async throws -> PruneResult {
+        let now = now ?? clock.now()
         var result = PruneResult()
         for (state, age) in policy.ages {
             let count = try await prune(states: [state], olderThan: now.addingTimeInterval(-age.timeInterval), dryRun: dryRun,
@@ -45,7 +46,7 @@ extension Journal {
         guard !states.isEmpty else { return 0 }
         let stateList = states.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
         // Never later than now: entries finishing while the prune runs are not what was asked for.
-        let cutoffMs = min(cutoff, Date()).unixMilliseconds
+        let cutoffMs = min(cutoff, clock.now()).unixMilliseconds
         let batchSize = max(1, batchSize)
         if dryRun {
             return try await read { db in

@@ -64,11 +64,14 @@ extension Journal {
         claimingNext next: NextClaim? = nil
     ) async throws -> Entry {
         do {
+            let clock = self.clock
             let (entry, isRecorded, claimed) = try await write("write to") { db -> (Entry, Bool, Entry?) in
+                // Read in the transaction: a write that waited for the lock stamps when it commits.
+                let now = clock.now()
                 let (entry, isRecorded) = try Self.record(attempt, forEntry: entryID, leaseOwner: leaseOwner, then: transition,
-                                                          base: base, in: db)
+                                                          base: base, now: now, in: db)
                 // After the outcome, its holds and budget: the claim sees them.
-                return (entry, isRecorded, try next?.claim(after: attempt, isFinal: transition != nil, now: Date(), in: db))
+                return (entry, isRecorded, try next?.claim(after: attempt, isFinal: transition != nil, now: now, in: db))
             }
             next?.settle(claimed)
             if !isRecorded {
@@ -86,7 +89,7 @@ extension Journal {
 
     private static func record(
         _ attempt: NewAttempt, forEntry entryID: Int64, leaseOwner: String, then transition: EntryTransition?, base: Entry?,
-        in db: Database
+        now: Date, in db: Database
     ) throws -> (Entry, isRecorded: Bool) {
         let current = try DirectStatement(db, JournalSQL.leaseAndState, [entryID])
         guard try current.step() else {
@@ -98,7 +101,7 @@ extension Journal {
         let error = attempt.error
         let errorMessage = error?.message ?? attempt.transportError?.historyMessage
         let keepsBody = attempt.outcome != .success
-        let now = Date().unixMilliseconds
+        let now = now.unixMilliseconds
         // The number is the sender's, unless another sender recorded past it meanwhile.
         let insert = try DirectStatement(db, JournalSQL.insertAttempt, [
             entryID, attempt.number, attempt.startedAt.unixMilliseconds,
@@ -382,8 +385,9 @@ extension Journal {
     ///
     /// - Throws: ``JournalError`` `notFound`, or `invalidTransition` for a finished entry or one being sent.
     @discardableResult
-    public func cancel(entry id: Int64, now: Date = Date()) async throws -> Entry {
-        try await transition(entry: id, now: now) { entry in
+    public func cancel(entry id: Int64, now: Date? = nil) async throws -> Entry {
+        let now = now ?? clock.now()
+        return try await transition(entry: id, now: now) { entry in
             if entry.state.isFinal {
                 throw JournalError(.invalidTransition, "entry \(id) is \(entry.state.rawValue); only a queued or pending entry can be cancelled", entryID: id)
             }
@@ -399,8 +403,9 @@ extension Journal {
     /// A succeeded entry is refused: requeueing it would send it twice. So is an entry that is never
     /// replayed — as decided when it was written, or by `policy` now — and one being sent.
     @discardableResult
-    public func requeue(entry id: Int64, policy: RetryPolicy, now: Date = Date()) async throws -> Entry {
-        try await transition(entry: id, now: now) { entry in
+    public func requeue(entry id: Int64, policy: RetryPolicy, now: Date? = nil) async throws -> Entry {
+        let now = now ?? clock.now()
+        return try await transition(entry: id, now: now) { entry in
             if !entry.isReplayable || !policy.isReplayable(method: entry.method, path: entry.path) {
                 throw JournalError(.invalidTransition, "entry \(id) is \(entry.method) \(entry.path), which is never replayed", entryID: id)
             }

@@ -36,6 +36,9 @@ public final class Journal: Sendable {
         /// Where the journal logs what it does, at debug level at most. Nothing it logs holds a
         /// secret. Default: a disabled logger — pass your own, as with AsyncHTTPClient.
         public var logger = Logger.disabled
+        /// Where the journal, and every client and replay engine on it, read the time. Default:
+        /// ``JournalClock/system``; tests pass one they set.
+        public var clock = JournalClock.system
 
         /// The default configuration.
         public init() {}
@@ -43,6 +46,8 @@ public final class Journal: Sendable {
 
     /// The journal file's path.
     public let path: String
+    /// The time, as the journal and everything on it read it.
+    package var clock: JournalClock { configuration.clock }
     /// How it was opened.
     public let configuration: Configuration
     /// A pool for a writer; one read-only connection for a reader.

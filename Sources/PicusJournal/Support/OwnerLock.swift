@@ -48,7 +48,7 @@ package final class OwnerLock: @unchecked Sendable {
         // open and flock, or remove the folder's last file as it is made. Take the lock, then check that
         // the path still names the locked file; until it does, try again — bounded by time, not by a
         // count, for a hundred processes starting at once sweep each other many times.
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = ContinuousClock.now + .seconds(10)
         while descriptor < 0 {
             if mkdir(folder, 0o700) != 0, errno != EEXIST {
                 throw JournalError(.cannotOpen, "cannot create \(folder), where senders leave their liveness locks: \(ExclusiveFile.describe(errno: errno)); check that the journal's folder is writable", path: journalPath)
@@ -57,14 +57,14 @@ package final class OwnerLock: @unchecked Sendable {
             guard candidate >= 0 else {
                 let code = errno
                 // The folder went between mkdir and open: make it again.
-                if code == ENOENT, Date() < deadline { continue }
+                if code == ENOENT, ContinuousClock.now < deadline { continue }
                 throw JournalError(.cannotOpen, "cannot create the liveness lock \(file): \(ExclusiveFile.describe(errno: code))", path: journalPath)
             }
             guard flock(candidate, LOCK_EX | LOCK_NB) == 0 else {
                 let code = errno
                 close(candidate)
                 // A sweeper is testing the brand-new file: it will find it without notes and may remove it; try again.
-                if code == EWOULDBLOCK, Date() < deadline {
+                if code == EWOULDBLOCK, ContinuousClock.now < deadline {
                     sched_yield()
                     continue
                 }
@@ -76,7 +76,7 @@ package final class OwnerLock: @unchecked Sendable {
                 descriptor = candidate
             } else {
                 close(candidate)
-                if Date() >= deadline { break }
+                if ContinuousClock.now >= deadline { break }
             }
         }
         guard descriptor >= 0 else {
