@@ -39,6 +39,12 @@ final class RawSQLite: @unchecked Sendable {
         try run("COMMIT")
 
         try run("BEGIN IMMEDIATE")
+        // The same statements as `Journal.record`: who holds the entry, the attempt, the outcome, the
+        // change clock, the outcome's columns read back.
+        let holder = try statement(JournalSQL.leaseHolder)
+        sqlite3_bind_int64(holder, 1, id)
+        guard sqlite3_step(holder) == SQLITE_ROW else { throw failure("read the lease") }
+        sqlite3_reset(holder)
         let attempt = try statement(JournalSQL.insertAttempt)
         let attemptValues: [Value] = [.int(id), .int(1), .int(now), .real(1), .int(200), .null, .text("success"),
                                       .text(#"{"content-type":"application/json"}"#)] + Array(repeating: .null, count: 10)
@@ -46,12 +52,6 @@ final class RawSQLite: @unchecked Sendable {
         guard sqlite3_step(attempt) == SQLITE_ROW else { throw failure("insert attempt") }
         let number = sqlite3_column_int64(attempt, 0)
         sqlite3_reset(attempt)
-        // The same statements as `Journal.record`: who holds the entry, the outcome, the change
-        // clock, the outcome's columns read back.
-        let holder = try statement(JournalSQL.leaseAndState)
-        sqlite3_bind_int64(holder, 1, id)
-        guard sqlite3_step(holder) == SQLITE_ROW else { throw failure("read the lease") }
-        sqlite3_reset(holder)
         let record = try statement(JournalSQL.recordHeld)
         let outcome: [Value] = [.int(number), .int(now), .int(200), .null, .null, .null,
                                 .int(1), .text("succeeded"), .null, .null, .int(0), .int(id)]

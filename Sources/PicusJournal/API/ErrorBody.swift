@@ -36,6 +36,10 @@ public struct ErrorBody: Sendable, Hashable {
     /// The default cap on the raw bytes kept: 64 KiB.
     public static let defaultCap = 64 * 1024
 
+    /// How far past its cap an error body is read, so that a secret that straddles the cap is
+    /// scrubbed whole before the cap cuts the body.
+    static let scrubbingMargin = 4096
+
     /// Bodies larger than this are not parsed as JSON: their kind is read from their first bytes.
     static let parseLimit = 4 * 1024 * 1024
 
@@ -114,14 +118,13 @@ public struct ErrorBody: Sendable, Hashable {
         return body
     }
 
-    /// Removes every spelling of the matcher's secrets from the decoded fields (what the JSON says,
-    /// escapes undone) and the raw bytes.
+    /// Removes every spelling of the matcher's secrets from the decoded fields, what the JSON says with
+    /// its escapes undone (the raw bytes they were decoded from are scrubbed already).
     private mutating func scrub(_ matcher: SecretMatcher) {
         guard !matcher.isEmpty else { return }
         message = message.map { Redactor.scrub($0, matcher: matcher) }
         errorCode = errorCode.map { Redactor.scrub($0, matcher: matcher) }
         errors = errors.map { $0.scrubbingStrings(matcher) }
-        raw = Redactor.scrub(raw, matcher: matcher, isCut: isTruncated)
     }
 
     private mutating func readEnvelope(_ value: JSONValue) {

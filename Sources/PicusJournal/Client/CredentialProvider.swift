@@ -143,7 +143,7 @@ public actor RefreshTokenCredentials: CredentialProvider {
         let response: TransportResponse
         do {
             response = try await transport.send(request, body: body, options: TransportOptions(
-                timeout: timeout, maximumErrorBodySize: ErrorBody.defaultCap + JournaledClient.Configuration.scrubbingMargin))
+                timeout: timeout, maximumErrorBodySize: ErrorBody.defaultCap + ErrorBody.scrubbingMargin))
         } catch let error as TransportError {
             throw CredentialError(transportError: error)
         } catch {

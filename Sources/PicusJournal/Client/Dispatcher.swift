@@ -21,6 +21,8 @@ package final class Dispatcher: Sendable {
     package let tracing: AttemptTracing
     /// Keeps the leases of the entries being sent alive.
     private let leases: LeaseRenewer
+    /// The matcher of the secrets last held: they change at a token exchange, not at every response.
+    private let lastMatcher = LockedValue<(secrets: [String], matcher: SecretMatcher)?>(nil)
 
     package init(journal: Journal, baseURL: URL, credentials: (any CredentialProvider)?, transport: any HTTPTransport,
                  configuration: JournaledClient.Configuration) {
@@ -116,7 +118,7 @@ package final class Dispatcher: Sendable {
                 return Delivery(entry: updated, transportError: failure)
             }
             let now = clock.now()
-            let observation = ResponseObservation(response, policy: policy, secrets: await secrets(besides: token),
+            let observation = ResponseObservation(response, policy: policy, scrubbing: await secretMatcher(besides: token),
                                                   rules: configuration.redaction,
                                                   errorBodyCap: configuration.maximumErrorBodySize, now: now)
             let duration = stopwatch.now - start
@@ -147,14 +149,18 @@ package final class Dispatcher: Sendable {
         }
     }
 
-    /// Every secret a server might echo: the token just sent, every token the provider held, the
-    /// base URL's password.
-    private func secrets(besides token: String?) async -> [String] {
+    /// Finds every secret a server might echo: the token just sent, every token the provider held,
+    /// the base URL's password.
+    private func secretMatcher(besides token: String?) async -> SecretMatcher {
         var secrets = await credentials?.heldSecrets() ?? []
         if let token { secrets.append(token) }
         if let password = baseURL.password(percentEncoded: false), !password.isEmpty { secrets.append(password) }
-        // Longest first: a token that contains another is replaced whole.
-        return secrets.sorted { $0.count > $1.count }
+        return lastMatcher.withLock { last in
+            if let last, last.secrets == secrets { return last.matcher }
+            let matcher = SecretMatcher(secrets)
+            last = (secrets, matcher)
+            return matcher
+        }
     }
 
     /// The policy's decision, except that an entry written as never replayed is never queued.

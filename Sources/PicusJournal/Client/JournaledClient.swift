@@ -63,15 +63,11 @@ public final class JournaledClient: Sendable {
         /// The default configuration.
         public init() {}
 
-        /// The limits each attempt runs under. An error body is read a little past its cap, so that a
-        /// secret that straddles the cap is scrubbed whole before the cap cuts the body.
+        /// The limits each attempt runs under; an error body is read ``ErrorBody/scrubbingMargin`` past its cap.
         var transportOptions: TransportOptions {
             TransportOptions(timeout: timeout, maximumBodySize: maximumResponseBodySize,
-                             maximumErrorBodySize: maximumErrorBodySize + Self.scrubbingMargin)
+                             maximumErrorBodySize: maximumErrorBodySize + ErrorBody.scrubbingMargin)
         }
-
-        /// How far past the error-body cap a body is read, to be scrubbed before it is cut.
-        static let scrubbingMargin = 4096
     }
 
     /// The journal every request is written to.

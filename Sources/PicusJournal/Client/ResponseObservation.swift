@@ -21,15 +21,15 @@ package struct ResponseObservation: Sendable {
     /// - Parameters:
     ///   - response: What the transport returned.
     ///   - policy: Clamps the server's times.
-    ///   - secrets: Values never to store (the tokens this process holds): every spelling of them is
-    ///     scrubbed from the headers and the error body before anything is decoded or capped.
+    ///   - matcher: Finds the values never to store (the tokens this process holds): every spelling of
+    ///     them is scrubbed from the headers and the error body before anything is decoded or capped.
     ///   - rules: Extra names to redact.
     ///   - errorBodyCap: How many bytes of an error body to keep, once it is scrubbed.
     ///   - now: The time the response arrived.
-    package init(_ response: TransportResponse, policy: RetryPolicy, secrets: [String] = [], rules: RedactionRules = RedactionRules(),
+    package init(_ response: TransportResponse, policy: RetryPolicy, scrubbing matcher: SecretMatcher = SecretMatcher([]),
+                 rules: RedactionRules = RedactionRules(),
                  errorBodyCap: Int = ErrorBody.defaultCap, now: Date) {
         let status = response.status
-        let matcher = SecretMatcher(secrets)
         let headers = response.headerDictionary.mapValues { Redactor.scrub($0, matcher: matcher) }
         var error: ErrorBody?
         if !(200..<300).contains(status) {

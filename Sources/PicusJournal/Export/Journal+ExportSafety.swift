@@ -22,7 +22,7 @@ extension Journal {
         let protected = ProtectedFiles(journalPath: path)
         var status = stat()
         if stat(target, &status) == 0 {
-            if let what = protected.match(FileIdentity(status)) { throw refusal(target, what) }
+            if let what = protected.match(FileNode(status)) { throw refusal(target, what) }
             return
         }
         // Nothing there yet: the export creates the file a chain of links ends at, in its folder.
@@ -37,7 +37,7 @@ extension Journal {
     package func refuseExport(toDescriptor descriptor: Int32, shownAs shown: String) throws {
         var status = stat()
         guard fstat(descriptor, &status) == 0 else { return }
-        if let what = ProtectedFiles(journalPath: path).match(FileIdentity(status)) { throw refusal(shown, what) }
+        if let what = ProtectedFiles(journalPath: path).match(FileNode(status)) { throw refusal(shown, what) }
     }
 
     private func refusal(_ target: String, _ what: String) -> JournalError {
@@ -47,32 +47,15 @@ extension Journal {
     }
 }
 
-/// A file as the kernel knows it: the same pair is the same file, whatever path leads there.
-private struct FileIdentity: Hashable {
-    let device: UInt64
-    let inode: UInt64
-
-    init(_ status: stat) {
-        device = UInt64(status.st_dev)
-        inode = UInt64(status.st_ino)
-    }
-
-    init?(atPath path: String) {
-        var status = stat()
-        guard stat(path, &status) == 0 else { return nil }
-        self.init(status)
-    }
-}
-
 /// The journal's files and what to call each in a message.
 private struct ProtectedFiles {
     /// Canonical paths of the journal's files, existing or not, with what each is.
     private var names: [String: String] = [:]
     /// The identities of those that exist, and of everything in the owners folder.
-    private var identities: [FileIdentity: String] = [:]
+    private var identities: [FileNode: String] = [:]
     /// The owners folder, canonical, and its identity when it exists.
     private let ownersFolder: String
-    private let ownersIdentity: FileIdentity?
+    private let ownersIdentity: FileNode?
 
     init(journalPath: String) {
         // SQLite names its companions after the path it opened, and the owners folder is named
@@ -88,31 +71,31 @@ private struct ProtectedFiles {
         for base in [inCanonicalFolder, resolved] {
             for (suffix, what) in companions {
                 names[base + suffix] = what
-                if let identity = FileIdentity(atPath: base + suffix) { identities[identity] = what }
+                if let identity = FileNode(path: base + suffix) { identities[identity] = what }
             }
         }
         let owners = OwnerLock.folder(forJournal: journalPath)
         ownersFolder = canonicalPath(owners) ?? owners
         names[ownersFolder] = "the journal's owners folder"
-        ownersIdentity = FileIdentity(atPath: ownersFolder)
+        ownersIdentity = FileNode(path: ownersFolder)
         if let ownersIdentity { identities[ownersIdentity] = "the journal's owners folder" }
         // A hard link elsewhere to a lock file is that lock file.
         for name in (try? FileManager.default.contentsOfDirectory(atPath: ownersFolder)) ?? [] {
-            if let identity = FileIdentity(atPath: ownersFolder + "/" + name) {
+            if let identity = FileNode(path: ownersFolder + "/" + name) {
                 identities[identity] = "a file in the journal's owners folder"
             }
         }
     }
 
     /// What an existing file is to the journal, or nil when it is none of its files.
-    func match(_ identity: FileIdentity) -> String? {
+    func match(_ identity: FileNode) -> String? {
         identities[identity]
     }
 
     /// What a file still to be created in `folder` (canonical) as `name` would be to the journal.
     func match(canonicalFolder folder: String, name: String) -> String? {
         if folder == ownersFolder || folder.hasPrefix(ownersFolder + "/")
-            || (ownersIdentity != nil && FileIdentity(atPath: folder) == ownersIdentity) {
+            || (ownersIdentity != nil && FileNode(path: folder) == ownersIdentity) {
             return "inside the journal's owners folder"
         }
         return names[(folder == "/" ? "" : folder) + "/" + name]

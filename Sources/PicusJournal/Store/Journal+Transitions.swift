@@ -91,7 +91,7 @@ extension Journal {
         _ attempt: NewAttempt, forEntry entryID: Int64, leaseOwner: String, then transition: EntryTransition?, base: Entry?,
         now: Date, in db: Database
     ) throws -> (Entry, isRecorded: Bool) {
-        let current = try DirectStatement(db, JournalSQL.leaseAndState, [entryID])
+        let current = try DirectStatement(db, JournalSQL.leaseHolder, [entryID])
         guard try current.step() else {
             throw JournalError(.notFound, "entry \(entryID) vanished while its attempt was recorded", entryID: entryID)
         }
@@ -463,9 +463,8 @@ package enum JournalSQL {
         RETURNING number
         """
 
-    /// Who may decide an entry's outcome: its lease holder and its state, read in the recording
-    /// transaction.
-    package static let leaseAndState = "SELECT leaseOwner, state FROM entry WHERE id = ?"
+    /// Who may record an entry's outcome: its lease holder, read in the recording transaction.
+    package static let leaseHolder = "SELECT leaseOwner FROM entry WHERE id = ?"
 
     /// An attempt's outcome, recorded by the sender that holds the lease (or saw a success on an
     /// entry nobody is sending): the count, the last status and error, and — with a transition

@@ -10,7 +10,7 @@ import Foundation
 ///
 /// A body cut short (by the error-body cap, or a connection that dropped) may end in the middle of a
 /// secret: with `isCut`, a tail that spells the first characters of a secret is found too.
-struct SecretMatcher {
+package struct SecretMatcher: Sendable {
     /// The secrets, as Unicode scalars, longest first: a secret that contains another is found whole.
     private let secrets: [[Unicode.Scalar]]
     /// Which bytes may start a spelling of some secret: its first character's first byte, or an escape.
@@ -20,7 +20,7 @@ struct SecretMatcher {
     /// Shorter values are not treated as secrets: too likely to occur by chance.
     static let shortestSecret = 8
 
-    init(_ secrets: [String]) {
+    package init(_ secrets: [String]) {
         self.secrets = Set(secrets).filter { $0.utf8.count >= Self.shortestSecret }
             .map { Array($0.unicodeScalars) }
             .sorted { $0.count > $1.count }
