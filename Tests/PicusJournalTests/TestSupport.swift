@@ -251,6 +251,39 @@ enum SmallDisk {
         _ = runQuietly("/bin/umount", ["-l", path])
     }
 
+    /// A tmpfs of `kilobytes` in a temporary folder of its own, unmounted when the value goes.
+    final class Mounted: Sendable {
+        /// Where it is mounted.
+        let path: String
+        private let folder: TemporaryFolder
+
+        init(kilobytes: Int) throws {
+            folder = try TemporaryFolder()
+            path = folder.path("disk")
+            try SmallDisk.mount(at: path, kilobytes: kilobytes)
+        }
+
+        deinit { SmallDisk.unmount(path) }
+
+        /// Fills it until a write fails for want of room: blocks, then inodes.
+        func fill() {
+            if FileManager.default.createFile(atPath: path + "/filler", contents: nil), let handle = FileHandle(forWritingAtPath: path + "/filler") {
+                let block = Data(repeating: 0x66, count: 4096)
+                while (try? handle.write(contentsOf: block)) != nil {}
+                try? handle.close()
+            }
+            var index = 0
+            while index < 100_000, FileManager.default.createFile(atPath: "\(path)/inode-\(index)", contents: nil) { index += 1 }
+        }
+
+        /// Frees what ``fill()`` took.
+        func free() throws {
+            for name in try FileManager.default.contentsOfDirectory(atPath: path) where name == "filler" || name.hasPrefix("inode-") {
+                try FileManager.default.removeItem(atPath: path + "/" + name)
+            }
+        }
+    }
+
     private static func runQuietly(_ executable: String, _ arguments: [String]) -> Bool {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
