@@ -332,16 +332,33 @@ struct FleetTests {
             environment: TestPostgres.cliEnvironment)
     }
 
-    @Test func aShipWhoseConnectionIsCutMidwayEndsWithATransientError() async throws {
+    /// A journal of 1,500 bulky entries and a store reached through a proxy that breaks its
+    /// connections in `mode` in the middle of the first batch's COPY.
+    private struct BreakingShip {
+        let url: String
+        let folder: TemporaryFolder
+        let journal: Journal
+        let proxy: TCPProxy
+        let proxied: String
+        let store: FleetStore
+    }
+
+    private func breakingShip(_ mode: TCPProxy.Mode, operationTimeout: Duration = .seconds(60)) async throws -> BreakingShip {
         let url = try await TestPostgres.freshDatabase()
         let folder = try TemporaryFolder()
         let journal = try await bulkyJournal(1500, in: folder)
         let (proxy, proxied) = try await TCPProxy.toTestPostgres(url)
-        let store = try await connect(proxied)
+        let store = try await connect(proxied, operationTimeout: operationTimeout)
         try await store.migrate()
+        proxy.breakConnections(mode, afterClientBytes: 200_000)
+        return BreakingShip(url: url, folder: folder, journal: journal, proxy: proxy, proxied: proxied, store: store)
+    }
 
+    @Test func aShipWhoseConnectionIsCutMidwayEndsWithATransientError() async throws {
         // Both sides closed in the middle of the first batch's COPY.
-        proxy.breakConnections(.cut, afterClientBytes: 200_000)
+        let ship = try await breakingShip(.cut)
+        defer { withExtendedLifetime(ship) {} }
+        let (url, journal, proxy, store) = (ship.url, ship.journal, ship.proxy, ship.store)
         let error = await #expect(throws: FleetError.self) { try await store.ship(journal, as: "cut", batchSize: 500) }
         #expect(error?.isTransient == true, "\(String(describing: error))")
         #expect(error?.description.contains("PostgreSQL at 127.0.0.1:\(proxy.port)") == true, "\(String(describing: error))")
@@ -356,15 +373,10 @@ struct FleetTests {
     }
 
     @Test func aShipWhoseConnectionGoesSilentMidwayEndsAtItsDeadline() async throws {
-        let url = try await TestPostgres.freshDatabase()
-        let folder = try TemporaryFolder()
-        let journal = try await bulkyJournal(1500, in: folder)
-        let (proxy, proxied) = try await TCPProxy.toTestPostgres(url)
-        let store = try await connect(proxied, operationTimeout: .seconds(1))
-        try await store.migrate()
-
         // The route dies without a word in the middle of the COPY: no FIN, no RST, no answer ever.
-        proxy.breakConnections(.blackholed, afterClientBytes: 200_000)
+        let ship = try await breakingShip(.blackholed, operationTimeout: .seconds(1))
+        defer { withExtendedLifetime(ship) {} }
+        let (journal, proxy, proxied, store) = (ship.journal, ship.proxy, ship.proxied, ship.store)
         let error = await #expect(throws: FleetError.self) { try await store.ship(journal, as: "silent", batchSize: 500) }
         #expect(error?.isTransient == true, "\(String(describing: error))")
         #expect(error?.description.contains("did not answer within 1 s") == true, "\(String(describing: error))")
@@ -381,14 +393,10 @@ struct FleetTests {
     }
 
     @Test func cancellingAShipThatWaitsOnASilentConnectionEndsIt() async throws {
-        let url = try await TestPostgres.freshDatabase()
-        let folder = try TemporaryFolder()
-        let journal = try await bulkyJournal(1500, in: folder)
-        let (proxy, proxied) = try await TCPProxy.toTestPostgres(url)
         // A deadline far away: only the cancellation can end the wait.
-        let store = try await connect(proxied, operationTimeout: .seconds(600))
-        try await store.migrate()
-        proxy.breakConnections(.blackholed, afterClientBytes: 200_000)
+        let ship = try await breakingShip(.blackholed, operationTimeout: .seconds(600))
+        defer { withExtendedLifetime(ship) {} }
+        let (journal, proxy, store) = (ship.journal, ship.proxy, ship.store)
 
         let shipping = Task { try await store.ship(journal, as: "cancelled", batchSize: 500) }
         await proxy.until { $0.dropped > 0 }
