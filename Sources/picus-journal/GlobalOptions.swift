@@ -36,18 +36,9 @@ struct JournalOptions: ParsableArguments {
     }
 
     static func refuseAnythingButAFile(at path: String) throws {
-        var status = stat()
-        guard stat(path, &status) == 0 else { return }
-        let kind: String
-        switch status.st_mode & S_IFMT {
-        case S_IFREG: return
-        case S_IFDIR: kind = "a folder"
-        case S_IFIFO: kind = "a FIFO"
-        case S_IFSOCK: kind = "a socket"
-        case S_IFCHR, S_IFBLK: kind = "a device"
-        default: kind = "something other than a regular file"
-        }
-        throw CLIError("--db \(path) is \(kind), not a journal file; pass the path of a journal, like ~/.local/state/picus-journal/journal.sqlite")
+        let kind = ExclusiveFile.kind(atPath: path)
+        guard kind != .missing, kind != .regular else { return }
+        throw CLIError("--db \(path) is \(kind.noun), not a journal file; pass the path of a journal, like ~/.local/state/picus-journal/journal.sqlite")
     }
 
     /// Runs `body` on what `--db` names, a journal file or a fleet store, opened to read; a fleet

@@ -4,6 +4,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import PicusJournal
 import Testing
 
 /// `--db` that names something other than a regular file is refused in one line, never opened
@@ -50,6 +51,15 @@ struct JournalPathKindTests {
         }
         let left = try FileManager.default.contentsOfDirectory(atPath: folder.url.path).filter { !$0.hasPrefix("std") }
         #expect(left == (kind == .device ? [] : [URL(fileURLWithPath: path).lastPathComponent]), "nothing created beside it: \(left)")
+    }
+
+    @Test(arguments: Kind.allCases)
+    func theLibraryRefusesAJournalPathThatIsNotARegularFile(kind: Kind) throws {
+        let folder = try TemporaryFolder()
+        let path = try make(kind, in: folder)
+
+        #expect(throws: JournalError.self) { try Journal(path: path) }
+        #expect(throws: JournalError.self) { try Journal(readingFrom: path) }
     }
 
     @Test func aLinkToAJournalFileIsStillAJournal() async throws {

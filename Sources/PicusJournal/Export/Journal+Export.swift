@@ -285,7 +285,7 @@ enum ExportTarget {
                 throw ExportError(description: "\(path) leads to a folder; pass a file name")
             }
             self = .replacing(target)
-        case .other:
+        case .fifo, .socket, .device, .other:
             self = .inPlace
         }
     }

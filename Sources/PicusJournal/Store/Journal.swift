@@ -99,6 +99,11 @@ public final class Journal: Sendable {
         if !createIfMissing, !FileManager.default.fileExists(atPath: requested) {
             throw JournalError(.notFound, "no journal at \(requested); check --db or $PICUS_JOURNAL_DB (`picus-journal request`, `replay` and the library create one)", path: requested)
         }
+        // Found with stat, never opened: SQLite's open of a FIFO would wait for a writer for ever.
+        let kind = ExclusiveFile.kind(atPath: requested)
+        if kind != .missing, kind != .regular {
+            throw JournalError(.cannotOpen, "\(requested) is \(kind.noun), not a journal file; pass the path of a journal file", path: requested)
+        }
         if !readOnly { try Self.prepareFile(at: requested) }
         let path = try Self.sharedPath(for: requested)
         self.path = path

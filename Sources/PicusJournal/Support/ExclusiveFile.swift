@@ -47,15 +47,32 @@ package enum ExclusiveFile {
 
     /// What is at a path, following links.
     package enum Kind: Equatable {
-        case missing, regular, directory, other
+        case missing, regular, directory, fifo, socket, device, other
+
+        /// What to call it in a message: "a FIFO".
+        package var noun: String {
+            switch self {
+            case .missing: "nothing"
+            case .regular: "a file"
+            case .directory: "a folder"
+            case .fifo: "a FIFO"
+            case .socket: "a socket"
+            case .device: "a device"
+            case .other: "something other than a regular file"
+            }
+        }
     }
 
+    /// What is at `path`, found with `stat`: never opened, for opening a FIFO waits for a writer.
     package static func kind(atPath path: String) -> Kind {
         var status = stat()
         guard stat(path, &status) == 0 else { return .missing }
         switch status.st_mode & S_IFMT {
         case S_IFREG: return .regular
         case S_IFDIR: return .directory
+        case S_IFIFO: return .fifo
+        case S_IFSOCK: return .socket
+        case S_IFCHR, S_IFBLK: return .device
         default: return .other
         }
     }
