@@ -47,9 +47,41 @@ final class ConnectionWatch: @unchecked Sendable {
 }
 
 extension PostgresConnection {
-    /// Starts closing the connection without waiting: every operation waiting on it fails, and the
-    /// socket is let go.
+    /// Closes the connection's socket without waiting, as a network that drops it would: every
+    /// operation waiting on it fails, and the socket is let go.
+    ///
+    /// The socket is closed beneath postgres-nio's handler, not through it: in postgres-nio 1.33.2 a
+    /// close that reaches the handler while a COPY waits to send its data trips a `preconditionFailure`
+    /// and kills the process, while a socket that closes under it is handled as a lost connection
+    /// (the connection's state machine fails the COPY and cleans up). postgres-nio keeps the channel
+    /// internal, so it is read by reflection; without it the connection is closed the usual way.
     func closeNow() {
-        let _: EventLoopFuture<Void> = close()
+        guard let channel = Mirror(reflecting: self).children.first(where: { $0.label == "channel" })?.value as? any Channel else {
+            let _: EventLoopFuture<Void> = close()
+            return
+        }
+        channel.eventLoop.execute {
+            let closer = SocketCloser()
+            guard (try? channel.pipeline.syncOperations.addHandler(closer, position: .first)) != nil else {
+                channel.close(promise: nil)
+                return
+            }
+            closer.close()
+        }
+    }
+}
+
+/// A handler at the head of a pipeline, from where a close goes to the socket without passing the
+/// handlers behind it. Used on its channel's event loop only.
+private final class SocketCloser: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+    typealias InboundIn = NIOAny
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func close() {
+        context?.close(promise: nil)
     }
 }
