@@ -61,8 +61,10 @@ extension FleetStore {
         onBatch: (ShipResult) -> Void = { _ in }
     ) async throws -> ShipResult {
         let identity = try await journal.identity()
-        try await refuseOtherAgents(of: identity, as: agent, journal: journal)
-        let stored = try await shippedClock(agent: agent, journal: identity)
+        // One read of the store's shipments of this journal: whether another agent has it, and how far.
+        let shipments = try await shipments(ofJournal: identity)
+        try refuseOtherAgents(shipments, as: agent, journal: journal)
+        let stored = shipments.first { $0.agent == agent }?.clock ?? 0
         let recorded = try await journal.shippedClock(to: destination, as: agent) ?? 0
         if recorded < stored { try await journal.advanceChangeClock(to: stored) }
         var result = ShipResult()
@@ -91,15 +93,21 @@ extension FleetStore {
 
     /// How far the journal `identity` of `agent` was shipped, as the store recorded it: 0 when never.
     public func shippedClock(agent: String, journal identity: String) async throws -> Int64 {
+        try await shipments(ofJournal: identity).first { $0.agent == agent }?.clock ?? 0
+    }
+
+    /// The store's shipments of the journal `identity`, the latest first: under which agent, how far.
+    private func shipments(ofJournal identity: String) async throws -> [(agent: String, clock: Int64)] {
         let query: PostgresQuery = """
-            SELECT changeSeq FROM \(unescaped: Self.schema).shipment WHERE agent = \(agent) AND journalUuid = \(identity)
+            SELECT agent, changeSeq FROM \(unescaped: Self.schema).shipment WHERE journalUuid = \(identity) ORDER BY shippedAt DESC
             """
         let logger = logger
         return try await run("read the last shipment") { connection in
-            for try await clock in try await connection.query(query, logger: logger).decode(Int64.self) {
-                return clock
+            var shipments: [(agent: String, clock: Int64)] = []
+            for try await (agent, clock) in try await connection.query(query, logger: logger).decode((String, Int64).self) {
+                shipments.append((agent, clock))
             }
-            return 0
+            return shipments
         }
     }
 
@@ -110,18 +118,8 @@ extension FleetStore {
     /// Refuses to ship a journal under a second agent name: its entries are in the store already,
     /// under the first name, and stay there (an entry's uuid is unique in the store), so the second
     /// name would get only what the journal writes from now on — one host's history split in two.
-    private func refuseOtherAgents(of identity: String, as agent: String, journal: Journal) async throws {
-        let query: PostgresQuery = """
-            SELECT agent FROM \(unescaped: Self.schema).shipment WHERE journalUuid = \(identity) AND agent <> \(agent)
-            ORDER BY shippedAt DESC LIMIT 1
-            """
-        let logger = logger
-        let other = try await run("read the last shipment") { connection -> String? in
-            for try await agent in try await connection.query(query, logger: logger).decode(String.self) {
-                return agent
-            }
-            return nil
-        }
+    private func refuseOtherAgents(_ shipments: [(agent: String, clock: Int64)], as agent: String, journal: Journal) throws {
+        let other = shipments.first { $0.agent != agent }?.agent
         if let other {
             throw FleetError("""
                 \(journal.path) was shipped to \(location) as agent \(other), and its entries there belong to that agent; \

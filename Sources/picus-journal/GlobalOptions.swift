@@ -112,7 +112,7 @@ struct APIOptions: ParsableArguments {
         guard let start = text.range(of: "://")?.upperBound else { return text }
         let authority = text[start...].prefix { !"/?#".contains($0) }
         guard let at = authority.lastIndex(of: "@") else { return text }
-        return text.replacingCharacters(in: start..<at, with: "<redacted>")
+        return text.replacingCharacters(in: start..<at, with: Redactor.placeholder)
     }
 
     /// The refresh token from --token-file or $PICUS_REFRESH_TOKEN; nil sends no Authorization header.

@@ -46,10 +46,10 @@ struct ListCommand: AsyncParsableCommand {
                     next = try await journal.forEachBatch(matching: query) { try writer.add($0) }
                     try writer.end()
                 case .table, .text:
-                    // The table's columns fit its widest cell, so it waits for every row.
-                    var entries: [Entry] = []
-                    next = try await journal.forEachBatch(matching: query) { entries += $0 }
-                    try writeOut(Data(EntryTable(entries: entries, colors: Terminal.usesColor).render().utf8))
+                    // The table's columns fit its widest cell, so it reads every row in one page.
+                    let page = try await journal.page(matching: query)
+                    next = page.nextCursor
+                    try writeOut(Data(EntryTable(entries: page.entries, colors: Terminal.usesColor).render().utf8))
                 }
                 if let next {
                     note("more entries: --after \(next)")

@@ -62,7 +62,7 @@ func writeJSON(_ value: some Encodable) throws {
 /// its errno says it better, with what to do about a port in use.
 func describe(_ error: any Error) -> String {
     guard let error = error as? IOError else { return String(describing: error) }
-    let reason = String(cString: strerror(error.errnoCode))
+    let reason = ExclusiveFile.describe(errno: error.errnoCode)
     return error.errnoCode == EADDRINUSE ? "\(reason); pick a free port, or 0 for any" : reason
 }
 

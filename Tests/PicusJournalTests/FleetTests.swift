@@ -326,9 +326,9 @@ struct FleetTests {
         return journal
     }
 
-    private func connect(_ url: String, operationTimeout: Duration = .seconds(60)) async throws -> FleetStore {
+    private func connect(_ url: String, connectTimeout: Duration = .seconds(10), operationTimeout: Duration = .seconds(60)) async throws -> FleetStore {
         try await FleetStore.connect(
-            to: try FleetLocation(url), configuration: FleetStore.Configuration(connectTimeout: .seconds(10), operationTimeout: operationTimeout),
+            to: try FleetLocation(url), configuration: FleetStore.Configuration(connectTimeout: connectTimeout, operationTimeout: operationTimeout),
             environment: TestPostgres.cliEnvironment)
     }
 
@@ -384,9 +384,7 @@ struct FleetTests {
 
         // A login that never gets an answer ends at the connect deadline.
         let refused = await #expect(throws: FleetError.self) {
-            try await FleetStore.connect(
-                to: try FleetLocation(proxied), configuration: FleetStore.Configuration(connectTimeout: .seconds(1), operationTimeout: .seconds(1)),
-                environment: TestPostgres.cliEnvironment)
+            try await connect(proxied, connectTimeout: .seconds(1), operationTimeout: .seconds(1))
         }
         #expect(refused?.isTransient == true, "\(String(describing: refused))")
         await proxy.stop()
@@ -458,8 +456,9 @@ struct FleetTests {
         let journal = try await bulkyJournal(1500, in: folder)
         let (proxy, proxied) = try await TCPProxy.toTestPostgres(url)
         proxy.breakConnections(.blackholed, afterClientBytes: 200_000)
-        // The default deadline, a minute: only SIGTERM can end the wait within this test's time.
-        let watch = try RunningProcess(["ship", "--db", journal.path, "--to", proxied, "--agent", "stuck", "--watch", "--batch-size", "500"],
+        // A deadline far past this test's time limit: only SIGTERM can end the wait.
+        let watch = try RunningProcess(["ship", "--db", journal.path, "--to", proxied, "--agent", "stuck", "--watch", "--batch-size", "500",
+                                        "--timeout", "600"],
                                        environment: TestPostgres.cliEnvironment)
         let started = await watch.lines(until: "Shipping")
         try #require(started.last?.hasPrefix("Shipping") == true, "\(started)")

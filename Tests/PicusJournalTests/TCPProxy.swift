@@ -25,8 +25,6 @@ final class TCPProxy: @unchecked Sendable {
         var forwardedFromClients = 0
         /// Bytes dropped, either way, while blackholed.
         var dropped = 0
-        /// Client connections accepted.
-        var connections = 0
     }
 
     /// The port clients connect to.
@@ -71,11 +69,6 @@ final class TCPProxy: @unchecked Sendable {
         let proxy = try await start(to: components.host ?? "127.0.0.1", port: components.port ?? 5432)
         components.port = proxy.port
         return (proxy, try #require(components.string))
-    }
-
-    /// Closes every connection and refuses new ones until ``restore()``.
-    func cut() {
-        closeAll(settingMode: .cut)
     }
 
     /// Drops every byte from now on, either way, leaving the sockets open.
@@ -149,7 +142,6 @@ final class TCPProxy: @unchecked Sendable {
         let pair = Pair(client: client)
         let resumed = lock.withLock {
             pairs[ObjectIdentifier(pair)] = pair
-            counters.connections += 1
             return metWaiters()
         }
         for continuation in resumed { continuation.resume() }

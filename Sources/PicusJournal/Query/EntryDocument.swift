@@ -46,9 +46,14 @@ public struct EntryDocument: Encodable, Sendable {
     }
 
     private static func jsonText(_ value: some Encodable, pretty: Bool) throws -> String {
+        String(decoding: try encoder(pretty: pretty).encode(value), as: UTF8.self)
+    }
+
+    /// The encoder of every JSON form of a document: sorted keys, slashes as they are, pretty or one line.
+    package static func encoder(pretty: Bool) -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        return encoder
     }
 }
 
@@ -191,8 +196,7 @@ extension EntryDocument {
 extension EntryDocument {
     /// The list form of entries as NDJSON: one `list --format json` object per line.
     public static func ndjson(_ entries: [Entry]) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = encoder(pretty: false)
         return try entries.map { String(decoding: try encoder.encode(EntryDocument($0)), as: UTF8.self) + "\n" }.joined()
     }
 

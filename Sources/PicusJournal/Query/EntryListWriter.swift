@@ -19,16 +19,8 @@ package struct EntryListWriter {
     /// Whether CSV leads with `agent`, decided by the first batch: a fleet store's entries all have one.
     private var withAgent: Bool?
     /// The encoders of ``EntryDocument/json(_:pretty:)`` and ``EntryDocument/ndjson(_:)``.
-    private let prettyEncoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-    private let lineEncoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
+    private let prettyEncoder = EntryDocument.encoder(pretty: true)
+    private let lineEncoder = EntryDocument.encoder(pretty: false)
 
     /// A writer that hands its output to `write`, a batch's worth at a time.
     package init(format: Format, write: @escaping (Data) throws -> Void) {

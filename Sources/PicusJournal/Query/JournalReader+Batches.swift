@@ -43,9 +43,8 @@ extension JournalReader {
             let wanted = min(max(1, batchSize), remaining ?? .max)
             guard wanted > 0 else { return nil }
             batchQuery.limit = wanted
-            // One past the batch tells whether another batch, or another page, follows.
-            let fetched = try await page(matching: batchQuery.lookingOneAhead).entries
-            let (batch, next) = batchQuery.page(of: fetched)
+            // A page's cursor says whether another batch, or another page, follows.
+            let (batch, next) = try await page(matching: batchQuery)
             if !batch.isEmpty { try body(batch) }
             remaining = remaining.map { $0 - batch.count }
             guard let next else { return nil }
