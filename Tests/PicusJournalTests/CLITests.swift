@@ -184,11 +184,12 @@ import Testing
     @Test func aServerThatIsDownLeavesTheRequestQueued() async throws {
         let folder = try TemporaryFolder()
         let db = folder.path("j.sqlite")
-        let sandbox = try await PicusSandbox.start()
-        let url = sandbox.url.absoluteString
-        await sandbox.stop()
+        // A port held without listening: a stopped server's port may be another test's by now.
+        let closed = try ClosedPort()
+        let url = "http://127.0.0.1:\(closed.port)"
 
         let result = try await runCLI(["request", "GET", "/v1/agents", "--db", db, "--base-url", url], in: folder)
+        withExtendedLifetime(closed) {}
 
         #expect(result.status == 1)
         #expect(result.stderr.contains("refused"))

@@ -160,12 +160,13 @@ struct JournaledClientTests {
 
     @Test func aRefusedConnectionIsQueuedAsATransportFailure() async throws {
         let folder = try TemporaryFolder()
-        let sandbox = try await PicusSandbox.start()
-        let client = try makeClient(folder: folder, sandbox: sandbox)
-        _ = try await client.send(.get("/v1/agents"))
-        await sandbox.stop()
+        // A port held without listening: a stopped server's port may be another test's by now.
+        let closed = try ClosedPort()
+        let client = JournaledClient(journal: try Journal(path: folder.path("journal.sqlite")),
+                                     baseURL: try #require(URL(string: "http://127.0.0.1:\(closed.port)")))
 
         let delivery = try await client.send(.get("/v1/agents"))
+        withExtendedLifetime(closed) {}
 
         #expect(delivery.entry.state == .queued)
         #expect(delivery.transportError?.kind == .refused)

@@ -265,22 +265,21 @@ enum SmallDisk {
 
         deinit { SmallDisk.unmount(path) }
 
-        /// Fills it until a write fails for want of room: blocks, then inodes.
+        /// Fills its blocks until a write fails for want of room: a few hundred writes. (Its inodes are
+        /// not filled: a tmpfs has as many as memory allows, and making them held a thread of the
+        /// test's cooperative pool for seconds, which starved the other tests.)
         func fill() {
-            if FileManager.default.createFile(atPath: path + "/filler", contents: nil), let handle = FileHandle(forWritingAtPath: path + "/filler") {
-                let block = Data(repeating: 0x66, count: 4096)
-                while (try? handle.write(contentsOf: block)) != nil {}
-                try? handle.close()
-            }
-            var index = 0
-            while index < 100_000, FileManager.default.createFile(atPath: "\(path)/inode-\(index)", contents: nil) { index += 1 }
+            guard FileManager.default.createFile(atPath: path + "/filler", contents: nil),
+                let handle = FileHandle(forWritingAtPath: path + "/filler")
+            else { return }
+            let block = Data(repeating: 0x66, count: 4096)
+            while (try? handle.write(contentsOf: block)) != nil {}
+            try? handle.close()
         }
 
         /// Frees what ``fill()`` took.
         func free() throws {
-            for name in try FileManager.default.contentsOfDirectory(atPath: path) where name == "filler" || name.hasPrefix("inode-") {
-                try FileManager.default.removeItem(atPath: path + "/" + name)
-            }
+            try FileManager.default.removeItem(atPath: path + "/filler")
         }
     }
 

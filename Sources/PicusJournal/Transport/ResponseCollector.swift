@@ -17,6 +17,7 @@ package final class ResponseCollector: @unchecked Sendable {
     private var limit = 0
     private var issue: TransportResponse.BodyIssue?
     private var deadlinePassed = false
+    private var readHasEnded = false
 
     package init(options: TransportOptions) {
         self.options = options
@@ -83,17 +84,25 @@ package final class ResponseCollector: @unchecked Sendable {
         let timeout = options.timeout
         // One unstructured task and a Dispatch timer that cancels it: cheaper than a task group with a
         // sleeping child on every attempt.
-        let reading = Task<Result<Void, any Error>, Never> {
+        let reading = Task<Result<Void, any Error>, Never> { [self] in
+            let outcome: Result<Void, any Error>
             do {
                 try await read()
-                return .success(())
+                outcome = .success(())
             } catch {
-                return .failure(error)
+                outcome = .failure(error)
             }
+            // Ended before the deadline: what it ended with stands, however late its caller resumes
+            // (a busy process may run the caller after the timer).
+            lock.withLock { readHasEnded = true }
+            return outcome
         }
         let timer = DispatchWorkItem { [self] in
-            lock.withLock { deadlinePassed = true }
-            reading.cancel()
+            let passes = lock.withLock {
+                if !readHasEnded { deadlinePassed = true }
+                return deadlinePassed
+            }
+            if passes { reading.cancel() }
         }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout.timeInterval, execute: timer)
         let outcome = await withTaskCancellationHandler {
