@@ -158,13 +158,13 @@ extension FleetStore {
         try await run("begin a batch") { try await $0.query("BEGIN", logger: logger) }
         do {
             try await run("copy a batch") { connection in
-                try await connection.copyFrom(table: "ship_entry", columns: Self.stagedEntryColumns.map { $0.lowercased() },
-                                              logger: logger) { try await $0.write(batch.entryRows) }
+                try await connection.copy(batch.entryRows, into: "ship_entry", columns: Self.stagedEntryColumns.map { $0.lowercased() },
+                                          logger: logger)
             }
             if batch.attemptRows.readableBytes > 0 {
                 try await run("copy a batch") { connection in
-                    try await connection.copyFrom(table: "ship_attempt", columns: JournalChanges.attemptColumns.map { $0.lowercased() },
-                                                  logger: logger) { try await $0.write(batch.attemptRows) }
+                    try await connection.copy(batch.attemptRows, into: "ship_attempt", columns: JournalChanges.attemptColumns.map { $0.lowercased() },
+                                              logger: logger)
                 }
             }
             // Counted from what the statements wrote: a row the store kept (as new, newer, or another

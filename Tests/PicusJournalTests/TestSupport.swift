@@ -145,6 +145,21 @@ extension Data {
     }
 }
 
+/// The stderr of a `RunningProcess`, appended to from the pipe's reading thread.
+private final class ErrorOutput: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var data = Data()
+
+    func append(_ more: Data) {
+        lock.withLock { data.append(more) }
+    }
+
+    var text: String {
+        lock.withLock { String(decoding: data, as: UTF8.self) }
+    }
+}
+
 /// A `picus-journal` process the test talks to while it runs: its stdout arrives line by line.
 final class RunningProcess: @unchecked Sendable {
     // `process` is configured before it starts and only read afterwards; `lines` is consumed by one test.
@@ -152,6 +167,11 @@ final class RunningProcess: @unchecked Sendable {
     private var iterator: AsyncStream<String>.Iterator
     private let exit: Task<Int32, any Error>
     private let pipe = Pipe()
+    private let errorPipe = Pipe()
+    private let errorOutput = ErrorOutput()
+
+    /// What the process wrote to stderr so far: a crash's message, for a failed expectation to show.
+    var stderr: String { errorOutput.text }
 
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
         process.executableURL = Products.cli
@@ -161,8 +181,16 @@ final class RunningProcess: @unchecked Sendable {
         for (key, value) in environment { env[key] = value }
         process.environment = env
         process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
+        process.standardError = errorPipe
         process.standardInput = FileHandle.nullDevice
+        errorPipe.fileHandleForReading.readabilityHandler = { [errorOutput] handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+            } else {
+                errorOutput.append(data)
+            }
+        }
         let (lines, continuation) = AsyncStream<String>.makeStream()
         let buffer = LineBuffer()
         pipe.fileHandleForReading.readabilityHandler = { handle in
