@@ -40,7 +40,7 @@ let package = Package(
                 .embedInCode("0004_trace.sql"), .embedInCode("0005_due.sql"),
                 .embedInCode("0006_budget.sql"), .embedInCode("0007_change.sql"), .embedInCode("0008_lean.sql"),
                 .embedInCode("0009_shipment.sql"),
-                .embedInCode("0010_pacing.sql"),
+                .embedInCode("0010_pacing.sql"), .embedInCode("0011_transport_kinds.sql"),
                 .embedInCode("postgres/0001_fleet.sql"),
             ],
             swiftSettings: swiftSettings

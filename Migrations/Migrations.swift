@@ -9,6 +9,9 @@ package enum JournalMigrations {
         package let sql: String
         /// Whether the migration needs SQLite's FTS5 (and is skipped where it is missing).
         package var needsFullTextSearch = false
+        /// Whether the migration edits `sqlite_schema` itself (to widen a CHECK constraint in place):
+        /// the schema version is bumped after it.
+        package var editsSchemaInPlace = false
     }
 
     /// Every migration this binary knows, oldest first.
@@ -24,6 +27,8 @@ package enum JournalMigrations {
         Migration(identifier: "0008_lean", sql: String(decoding: PackageResources._008_lean_sql, as: UTF8.self)),
         Migration(identifier: "0009_shipment", sql: String(decoding: PackageResources._009_shipment_sql, as: UTF8.self)),
         Migration(identifier: "0010_pacing", sql: String(decoding: PackageResources._010_pacing_sql, as: UTF8.self)),
+        Migration(identifier: "0011_transport_kinds", sql: String(decoding: PackageResources._011_transport_kinds_sql, as: UTF8.self),
+                  editsSchemaInPlace: true),
     ]
 
     /// The fleet store's PostgreSQL migrations (`postgres/NNNN_name.sql`), oldest first.

@@ -87,6 +87,8 @@ struct APIOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seconds one attempt may take, from connecting to the last byte of the body.", valueName: "seconds"))
     var timeout: Double = 30
 
+    @OptionGroup var policy: PolicyOptions
+
     func validate() throws {
         _ = try resolvedBaseURL()
         guard timeout.isFinite, timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be between 0 and 3600 seconds") }
@@ -129,13 +131,19 @@ struct APIOptions: ParsableArguments {
         return token?.isEmpty == false ? token : nil
     }
 
-    func makeClient(journal: Journal, metrics: JournalMetrics = .system) throws -> JournaledClient {
+    /// A client on the journal `open` opens, once every option it needs has been read: a bad policy
+    /// file journals nothing.
+    func makeClient(opening open: () throws -> Journal, metrics: JournalMetrics = .system) throws -> JournaledClient {
         let baseURL = try resolvedBaseURL()
+        let retryPolicy = try policy.resolved()
+        let token = try refreshToken()
+        let journal = try open()
         var configuration = JournaledClient.Configuration()
         configuration.timeout = .milliseconds(Int64(timeout * 1000))
         configuration.logger = Logger(label: "picus.client")
         configuration.metrics = metrics
-        let credentials = try refreshToken().map {
+        configuration.retryPolicy = retryPolicy
+        let credentials = token.map {
             RefreshTokenCredentials(refreshToken: $0, baseURL: baseURL, timeout: configuration.timeout)
         }
         return JournaledClient(journal: journal, baseURL: baseURL, credentials: credentials, configuration: configuration)

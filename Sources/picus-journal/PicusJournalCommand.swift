@@ -65,18 +65,21 @@ struct PicusJournalCommand: AsyncParsableCommand {
         subcommands: [
             RequestCommand.self, ListCommand.self, ShowCommand.self, StatsCommand.self, ExportCommand.self,
             ReplayCommand.self, CancelCommand.self, RequeueCommand.self, PruneCommand.self, DoctorCommand.self,
-            ShipCommand.self, SandboxCommand.self, DemoCommand.self,
+            ShipCommand.self, PolicyCommand.self, SandboxCommand.self, DemoCommand.self,
         ])
 
-    /// `picus-journal --db PATH list` as well as `picus-journal list --db PATH`: a `--db` given before
-    /// the subcommand moves after it, where each subcommand declares it.
+    /// Options a user may give before the subcommand, as well as after it.
+    private static let movedOptions = ["--db", "--policy"]
+
+    /// `picus-journal --db PATH list` as well as `picus-journal list --db PATH`: a `--db` or a
+    /// `--policy` given before the subcommand moves after it, where each subcommand declares it.
     static func globalOptionsMoved(_ arguments: [String]) -> [String] {
         var leading: [String] = []
         var rest = arguments[...]
-        while let first = rest.first, first == "--db" || first.hasPrefix("--db=") {
+        while let first = rest.first, let option = movedOptions.first(where: { first == $0 || first.hasPrefix($0 + "=") }) {
             leading.append(first)
             rest = rest.dropFirst()
-            if first == "--db", let value = rest.first {
+            if first == option, let value = rest.first {
                 leading.append(value)
                 rest = rest.dropFirst()
             }

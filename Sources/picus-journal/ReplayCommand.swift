@@ -92,11 +92,13 @@ struct ReplayCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let journal = try journal.open(creating: true)
             let registry = PrometheusCollectorRegistry()
             var factory = PrometheusMetricsFactory(registry: registry)
             factory.durationHistogramBuckets = JournalMetrics.histogramBuckets
-            let client = try api.makeClient(journal: journal, metrics: metrics == nil ? .system : JournalMetrics(factory: factory))
+            let journalOptions = journal
+            let client = try api.makeClient(opening: { try journalOptions.open(creating: true) },
+                                            metrics: metrics == nil ? .system : JournalMetrics(factory: factory))
+            let journal = client.journal
             var configuration = ReplayEngine.Configuration()
             configuration.concurrency = concurrency
             configuration.logger = Logger(label: "picus.replay")

@@ -45,8 +45,7 @@ struct RequestCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let body = try readBody()
-            let journal = try journal.open(creating: true)
-            let client = try api.makeClient(journal: journal)
+            let client = try api.makeClient { try journal.open(creating: true) }
             var request = APIRequest(method: method, path: path, body: body)
             if body != nil { request.headers["Content-Type"] = "application/json" }
             let delivery = try await client.send(request)

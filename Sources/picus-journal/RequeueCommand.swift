@@ -17,10 +17,11 @@ struct RequeueCommand: AsyncParsableCommand {
     var id: Int64
 
     @OptionGroup var journal: JournalOptions
+    @OptionGroup var policy: PolicyOptions
 
     func run() async throws {
         try await reportingErrors {
-            let entry = try await journal.open().requeue(entry: id, policy: RetryPolicy())
+            let entry = try await journal.open().requeue(entry: id, policy: try policy.resolved())
             say("entry \(entry.id): \(entry.method) \(entry.redactedTarget) queued, due now")
         }
     }

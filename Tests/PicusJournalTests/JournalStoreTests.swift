@@ -104,6 +104,35 @@ struct JournalStoreTests {
         #expect(applicationID == Journal.applicationID)
     }
 
+    @Test func aJournalOfTheLastSchemaWidensItsTransportErrorCheckInPlace() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path("journal.sqlite")
+        do {
+            let older = try DatabaseQueue(path: path)
+            try Journal.migrator.migrate(older, upTo: "0010_pacing")
+            try older.write { db in
+                try db.execute(sql: """
+                    INSERT INTO entry (uuid, createdAt, updatedAt, method, path, endpoint, requestHeaders, state, attemptCount)
+                    VALUES ('a', 1, 1, 'POST', '/v1/simulations', 'POST /v1/simulations', '{}', 'queued', 1)
+                    """)
+                try db.execute(sql: "INSERT INTO attempt (entryId, number, startedAt, durationMs, transportError, outcome) VALUES (1, 1, 1, 1, 'refused', 'retryable')")
+                #expect(throws: (any Error).self) {
+                    try db.execute(sql: "INSERT INTO attempt (entryId, number, startedAt, durationMs, transportError, outcome) VALUES (1, 2, 1, 1, 'notReplayed', 'permanent')")
+                }
+            }
+            try older.close()
+        }
+        let journal = try Journal(path: path)
+        #expect(try journal.schemaVersions() == Journal.knownSchemaVersions)
+        try journal.writer.write { db in
+            try db.execute(sql: "INSERT INTO attempt (entryId, number, startedAt, durationMs, transportError, outcome) VALUES (1, 2, 1, 1, 'notReplayed', 'permanent')")
+            #expect(throws: (any Error).self) {
+                try db.execute(sql: "INSERT INTO attempt (entryId, number, startedAt, durationMs, transportError, outcome) VALUES (1, 3, 1, 1, 'bogus', 'permanent')")
+            }
+            #expect(try String.fetchOne(db, sql: "PRAGMA integrity_check") == "ok")
+        }
+    }
+
     @Test func refusesAFileThatIsNotSQLiteWithoutTouchingIt() throws {
         let folder = try TemporaryFolder()
         let path = folder.path("notes.txt")

@@ -49,10 +49,10 @@ public struct CredentialError: Error, Sendable, CustomStringConvertible {
         return "token exchange failed with HTTP \(status ?? 0)\(detail)"
     }
 
-    /// Whether trying again later may succeed: an outage, not a refused refresh token.
+    /// Whether trying again later may succeed by the default retry policy: an outage, not a refused
+    /// refresh token. A client decides by its own policy, with ``RetryPolicy/retries(_:)``.
     public var isRetryable: Bool {
-        if let transportError { return transportError.isRetryableByDefault }
-        return status.map { StatusCode($0).disposition == .retryable } ?? false
+        RetryPolicy().retries(self)
     }
 }
 

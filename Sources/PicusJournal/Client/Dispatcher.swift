@@ -74,6 +74,26 @@ package final class Dispatcher: Sendable {
         }
     }
 
+    /// Ends a claimed entry without sending it, because the sender's own policy never replays its
+    /// endpoint: one history line says why, and the entry fails.
+    ///
+    /// - Parameters:
+    ///   - entry: The entry, leased to `entry.leaseOwner` by the caller.
+    ///   - next: A replay worker's claim of its next entry, taken in the same transaction.
+    package func decline(_ entry: Entry, claimingNext next: NextClaim? = nil) async throws -> Delivery {
+        let keeper = leases.keep(entry.leaseOwner ?? "", on: entry.id, confirmedUntil: entry.leaseExpiresAt ?? clock.now())
+        defer { keeper.stop() }
+        let failure = TransportError(.notReplayed, """
+            not replayed: the replayer's retry policy never replays \(entry.method) \(entry.path), \
+            though the policy it was written under did
+            """, phase: .beforeSending)
+        metrics.attempt(endpoint: entry.endpoint, outcome: .permanent, status: nil, transportError: failure.kind, duration: .zero)
+        let attempt = NewAttempt(number: entry.attemptCount + 1, startedAt: clock.now(), durationMs: 0, transportError: failure,
+                                 outcome: .permanent, responseHeaders: [:])
+        let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: RetryPolicy.Decision.fail.transition, next: next)
+        return Delivery(entry: updated, transportError: failure)
+    }
+
     /// An error after which the sender already left its note.
     private struct NoteLeft: Error {
         let error: any Error
@@ -250,8 +270,9 @@ package final class Dispatcher: Sendable {
         let now = clock.now()
         let serverNotBefore = credentialError.retryAfter.flatMap { RetryPolicy.retryAfterDate($0, now: now) }
             .map { min($0, now.addingTimeInterval(policy.longestWait.timeInterval)) }
-        let decision = decide(credentialError.isRetryable
-            ? policy.retryDecision(attemptNumber: number, createdAt: entry.createdAt, now: now,
+        let entryPolicy = policy.resolved(method: entry.method, path: entry.path)
+        let decision = decide(entryPolicy.retries(credentialError) && entryPolicy.isReplayable(method: entry.method, path: entry.path)
+            ? entryPolicy.retryDecision(attemptNumber: number, createdAt: entry.createdAt, now: now,
                                    serverAsked: serverNotBefore, random: Double.random(in: 0..<1))
             : .fail, for: entry)
         let attempt = NewAttempt(

@@ -359,6 +359,10 @@ public actor ReplayEngine {
     }
 
     private nonisolated func replay(_ entry: Entry, claimingNext next: NextClaim?) async throws -> Delivery {
+        // The entry was written as replayable; a replayer whose own policy says otherwise ends it unsent.
+        guard dispatcher.configuration.retryPolicy.isReplayable(method: entry.method, path: entry.path) else {
+            return try await dispatcher.decline(entry, claimingNext: next)
+        }
         var headers = entry.requestHeaders
         for name in ["authorization", "idempotency-key"] { headers[name] = nil }
         return try await dispatcher.deliver(entry, headers: headers, body: entry.requestBody, caller: nil, claimingNext: next)
@@ -366,7 +370,7 @@ public actor ReplayEngine {
 
     /// An outage, as the replayer counts them: a 503, or no answer for a reason other than credentials.
     static func isOutage(status: Int?, transportError: TransportError?) -> Bool {
-        transportError.map { $0.kind != .auth } ?? false || status == 503
+        transportError.map { $0.kind != .auth && $0.kind != .notReplayed } ?? false || status == 503
     }
 
     private static func isOutage(_ delivery: Delivery) -> Bool {

@@ -10,7 +10,7 @@ import Foundation
 /// (delta seconds or HTTP-date) and, on a 429, `X-Ratelimit-Reset` set the earliest time; after 10
 /// attempts or 7 days the entry expires. `POST /v1/auth/token` and `POST /v1/auth/refresh` are
 /// never replayed. ``overrides`` change any of it for some methods and paths.
-public struct RetryPolicy: Sendable {
+public struct RetryPolicy: Sendable, Hashable {
     /// A method and path the policy treats specially.
     public struct Endpoint: Hashable, Sendable {
         /// The HTTP method, upper case.
@@ -136,6 +136,14 @@ public struct RetryPolicy: Sendable {
     /// Whether a response with this status queues its entry.
     public func isRetryable(status: Int) -> Bool {
         retryableStatuses.contains(status)
+    }
+
+    /// Whether a failed token exchange leaves the request it was for worth trying later: by the same
+    /// statuses and transport rule as the request's own answer would be, so a 500 this policy
+    /// retries is retried from the token exchange too.
+    public func retries(_ error: CredentialError) -> Bool {
+        if let transportError = error.transportError { return retriesTransportFailures && transportError.isRetryableByDefault }
+        return error.status.map(isRetryable(status:)) ?? false
     }
 
     /// The decision after an HTTP response.

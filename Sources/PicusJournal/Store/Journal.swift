@@ -203,7 +203,16 @@ public final class Journal: Sendable {
         for migration in JournalMigrations.all {
             migrator.registerMigration(migration.identifier) { db in
                 if migration.needsFullTextSearch, !(try hasFTS5(db)) { return }
+                guard migration.editsSchemaInPlace else {
+                    try db.execute(sql: migration.sql)
+                    return
+                }
+                // SQLite's procedure for changing a CHECK constraint in place, inside the migration's
+                // transaction: the file turns writable_schema on and off; the version bump is computed.
+                let version = try Int.fetchOne(db, sql: "PRAGMA schema_version") ?? 0
+                defer { try? db.execute(sql: "PRAGMA writable_schema = OFF") }
                 try db.execute(sql: migration.sql)
+                try db.execute(sql: "PRAGMA schema_version = \(version + 1)")
             }
         }
         return migrator

@@ -111,29 +111,67 @@ public struct TransportResponse: Sendable {
 
 /// The failure of a request that got no HTTP status.
 public struct TransportError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// Why no response arrived. Every kind but `tls`, `auth` and `other` is retryable by default,
-    /// and so is any failure in the ``Phase/afterSending`` phase: its outcome is unknown.
-    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Why no response arrived. Every kind but `tls`, `auth`, `other` and `notReplayed` is retryable
+    /// by default, and so is any failure in the ``Phase/afterSending`` phase: its outcome is unknown.
+    ///
+    /// A struct with static members, not an enum, so that a later version can add a kind without
+    /// breaking a `switch` of yours.
+    public struct Kind: RawRepresentable, Sendable, Hashable, Codable, CustomStringConvertible {
+        /// The kind as the journal stores it: `timeout`, `refused`, …
+        public let rawValue: String
+
+        /// The kind with this stored name, or nil for a name this version does not know.
+        public init?(rawValue: String) {
+            guard Self.allCases.contains(where: { $0.rawValue == rawValue }) else { return nil }
+            self.rawValue = rawValue
+        }
+
+        private init(_ name: String) { rawValue = name }
+
         /// The host has no network.
-        case offline
+        public static let offline = Kind("offline")
         /// The server refused the connection: nothing listens there.
-        case refused
+        public static let refused = Kind("refused")
         /// The connection was lost mid-request.
-        case reset
+        public static let reset = Kind("reset")
         /// No response within the attempt's deadline.
-        case timeout
+        public static let timeout = Kind("timeout")
         /// The host name did not resolve.
-        case dns
+        public static let dns = Kind("dns")
         /// The TLS handshake or certificate check failed.
-        case tls
+        public static let tls = Kind("tls")
         /// The request was cancelled by this process (it was shutting down, say); it may have reached the server.
-        case cancelled
+        public static let cancelled = Kind("cancelled")
         /// The access token could not be obtained.
-        case auth
+        public static let auth = Kind("auth")
         /// The process sending it stopped before recording the outcome; the server may have received it.
-        case abandoned
+        public static let abandoned = Kind("abandoned")
+        /// A replayer's retry policy never replays the entry's endpoint, so it was not sent again.
+        public static let notReplayed = Kind("notReplayed")
         /// Anything else: an unparsable response, say.
-        case other
+        public static let other = Kind("other")
+
+        /// Every kind this version knows.
+        public static let allCases: [Kind] = [.offline, .refused, .reset, .timeout, .dns, .tls, .cancelled, .auth, .abandoned, .notReplayed, .other]
+
+        /// The stored name.
+        public var description: String { rawValue }
+
+        /// Decodes the stored name; a name this version does not know is an error.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            let name = try container.decode(String.self)
+            guard let kind = Kind(rawValue: name) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(name)' is not a transport error kind")
+            }
+            self = kind
+        }
+
+        /// Encodes the stored name.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(rawValue)
+        }
     }
 
     /// When a failure happened, which decides what is known of the request's fate.
@@ -159,10 +197,7 @@ public struct TransportError: Error, Sendable, Hashable, CustomStringConvertible
     }
 
     private static func defaultPhase(of kind: Kind) -> Phase {
-        switch kind {
-        case .offline, .refused, .dns, .tls, .auth: .beforeSending
-        case .reset, .timeout, .cancelled, .abandoned, .other: .afterSending
-        }
+        [.offline, .refused, .dns, .tls, .auth, .notReplayed].contains(kind) ? .beforeSending : .afterSending
     }
 
     /// Whether the server may have received the request although no status came back.
@@ -180,10 +215,7 @@ public struct TransportError: Error, Sendable, Hashable, CustomStringConvertible
     /// always is: nothing that may have happened is written off as permanent.
     public var isRetryableByDefault: Bool {
         if isOutcomeUnknown { return true }
-        switch kind {
-        case .offline, .refused, .reset, .timeout, .dns, .cancelled, .abandoned: return true
-        case .tls, .auth, .other: return false
-        }
+        return [.offline, .refused, .reset, .timeout, .dns, .cancelled, .abandoned].contains(kind)
     }
 }
 
