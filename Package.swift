@@ -122,6 +122,7 @@ let package = Package(
             dependencies: [
                 "PicusJournal", "PicusSandbox", "PicusJournalFleet", .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import HTTPTypes
 import PicusJournal
@@ -5,31 +6,68 @@ import PicusSandbox
 
 /// The benchmark: each scenario against a baseline measured in the same run.
 ///
-/// Usage: picus-journal-bench [--requests N] [--format table|json] [--only request|concurrent|drain|paced|journal]
-///                            [--concurrency N] (the drain at that concurrency alone)
-///                            [--latency MS] (the sandbox answers after MS, as a remote API would)
-///
-/// `--format json` prints one JSON object, the contract of issue 10:
+/// `--format json` prints one JSON object:
 /// `{"writeAhead": {"full": {"journalMs", "rawSQLiteMs"}, "normal": {…}},
 ///   "drain": {"1": {"entriesPerSecond", "bareRequestsPerSecond"}, "4": {…}, "8": {…}},
 ///   "concurrentSend": {"8": {"journaledPerSecond", "barePerSecond"}}, "request": {…}}`.
 /// Milliseconds are means per request.
 @main
-struct Benchmark {
-    static func main() async throws {
-        let arguments = CommandLine.arguments
-        var requests = 2000
-        if let index = arguments.firstIndex(of: "--requests"), index + 1 < arguments.count, let value = Int(arguments[index + 1]) {
-            requests = value
-        }
-        let json = arguments.firstIndex(of: "--format").map { $0 + 1 < arguments.count && arguments[$0 + 1] == "json" } ?? false
+struct Benchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "picus-journal-bench",
+        abstract: "Measure the journal against baselines taken in the same run, on an in-process sandbox.",
+        discussion: """
+            Each scenario prints its ratio to a baseline measured in the same run: a bare request, raw \
+            SQLite, a drain of bare requests. Build with -c release for numbers worth keeping.
+
+            Examples:
+              swift run -c release picus-journal-bench
+              swift run -c release picus-journal-bench --only drain --concurrency 4 --latency 10
+            """)
+
+    /// A section of the benchmark, for `--only`.
+    enum Section: String, ExpressibleByArgument, CaseIterable {
+        case request, concurrent, drain, paced, journal
+    }
+
+    /// How the results are printed.
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case table, json
+    }
+
+    @Option(help: "Requests per scenario.")
+    var requests = 2000
+
+    @Option(help: "table, or one JSON object.")
+    var format: Format = .table
+
+    @Option(help: ArgumentHelp("Run one section alone, for a profiler.", valueName: "section"))
+    var only: Section?
+
+    @Option(help: ArgumentHelp("Run the drain at this concurrency alone (default: 1, 4 and 8).", valueName: "n"))
+    var concurrency: Int?
+
+    @Option(help: ArgumentHelp("The sandbox answers after this many milliseconds, as a remote API would.", valueName: "ms"))
+    var latency: Int?
+
+    func validate() throws {
+        guard requests > 0 else { throw ValidationError("--requests must be at least 1") }
+        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if let latency, latency < 0 { throw ValidationError("--latency must be 0 or more milliseconds") }
+    }
+
+    func run() async throws {
+        try await Self.measureEverything(as: self)
+    }
+
+    private static func measureEverything(as options: Benchmark) async throws {
+        let requests = options.requests
+        let json = options.format == .json
+        let only = options.only
+        let latency = options.latency
         func say(_ line: String) { if !json { print(line) } }
-        // `--only request|concurrent|drain|journal` runs one section: for a profiler.
-        let only = arguments.firstIndex(of: "--only").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
-        func runs(_ section: String) -> Bool { only == nil || only == section }
-        // `--concurrency N` runs the drain at that concurrency alone: for a profiler too.
-        let drainConcurrencies = arguments.firstIndex(of: "--concurrency")
-            .flatMap { $0 + 1 < arguments.count ? Int(arguments[$0 + 1]) : nil }.map { [$0] } ?? [1, 4, 8]
+        func runs(_ section: String) -> Bool { only == nil || only?.rawValue == section }
+        let drainConcurrencies = options.concurrency.map { [$0] } ?? [1, 4, 8]
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("picus-journal-bench-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -42,7 +80,7 @@ struct Benchmark {
         var report: [String: JSONValue] = ["requests": .integer(Int64(requests))]
         // `--latency MS` delays every answer of the sandbox by MS, as a remote API's round trip does:
         // the rates are then those of a wire with latency, not of two cores shared with the server.
-        if let index = arguments.firstIndex(of: "--latency"), index + 1 < arguments.count, let milliseconds = Int(arguments[index + 1]) {
+        if let milliseconds = latency {
             await sandbox.setLatency(.milliseconds(milliseconds))
             report["latencyMs"] = .integer(Int64(milliseconds))
             say("Every answer of the sandbox is delayed by \(milliseconds) ms.")

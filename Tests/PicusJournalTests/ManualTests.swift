@@ -61,4 +61,16 @@ struct ManualTests {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("man/picus-journal.1")
     }
+
+    @Test func theBenchmarkExplainsItselfWithoutRunning() async throws {
+        let folder = try TemporaryFolder()
+        let bench = Products.directory.appendingPathComponent("picus-journal-bench")
+        let help = try await runBinary(bench, ["--help"], in: folder)
+        #expect(help.status == 0, "\(help.stderr)")
+        #expect(help.stdout.contains("USAGE: picus-journal-bench"))
+        #expect(!help.stdout.contains("sequential GET"), "--help ran the benchmark")
+        let wrong = try await runBinary(bench, ["--only", "everything"], in: folder)
+        #expect(wrong.status == 64)
+        #expect(wrong.stdout.isEmpty)
+    }
 }

@@ -80,7 +80,7 @@ public actor RefreshTokenCredentials: CredentialProvider {
     private var exchange: Task<(token: String, expiresAt: Date), any Error>?
 
     /// How many token exchanges this provider has made.
-    public private(set) var exchangeCount = 0
+    package private(set) var exchangeCount = 0
 
     /// Creates a provider.
     ///

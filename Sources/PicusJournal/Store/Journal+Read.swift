@@ -55,3 +55,8 @@ extension Journal {
         }
     }
 }
+
+extension Journal {
+    /// The columns every entry read selects: the entry and its last attempt's decoded errors.
+    static let entrySelection = SQLDialect.sqlite(fullTextSearch: false).entrySelection
+}

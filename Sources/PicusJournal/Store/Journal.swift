@@ -90,7 +90,7 @@ public final class Journal: Sendable {
     }
 
     /// Whether this handle only reads.
-    public let isReadOnly: Bool
+    package let isReadOnly: Bool
 
     private init(path: String, configuration: Configuration, createIfMissing: Bool, readOnly: Bool) throws {
         let requested = (path as NSString).expandingTildeInPath

@@ -2,9 +2,9 @@ import Foundation
 
 /// Removes secrets from what the journal stores and exports: auth headers, cookies, and token,
 /// password, secret and API-key fields in JSON bodies and query strings.
-public enum Redactor {
+package enum Redactor {
     /// What stands in place of a secret.
-    public static let placeholder = "<redacted>"
+    package static let placeholder = "<redacted>"
 
     private static let exactNames: Set<String> = ["authorization", "proxy-authorization", "cookie", "set-cookie"]
     private static let secretWords: [[UInt8]] = ["token", "password", "passwd", "secret", "api_key", "api-key", "apikey", "credential", "session"]
@@ -14,7 +14,7 @@ public enum Redactor {
 
     /// Whether a header name names a secret: the words of ``isSecret(name:)`` plus `key`, `cookie`
     /// and `auth` (`X-Tenant-Key`, `X-Session-Cookie`, `X-Auth-…`), or one of `extra` (lower-case).
-    public static func isSecretHeader(name: String, extra: Set<String> = []) -> Bool {
+    package static func isSecretHeader(name: String, extra: Set<String> = []) -> Bool {
         let lowered = name.lowercased()
         if isSecret(name: lowered) || extra.contains(lowered) { return true }
         let bytes = Array(lowered.utf8)
@@ -79,7 +79,7 @@ public enum Redactor {
     }
 
     /// Whether a header, JSON key or query parameter name names a secret.
-    public static func isSecret(name: String) -> Bool {
+    package static func isSecret(name: String) -> Bool {
         let bytes = name.utf8.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
         if exactNames.contains(String(decoding: bytes, as: UTF8.self)) { return true }
         return containsSecretWord(bytes[...])
@@ -124,7 +124,7 @@ public enum Redactor {
     /// - Parameters:
     ///   - headers: The header fields.
     ///   - rules: Extra names to redact.
-    public static func headers(_ headers: [String: String], rules: RedactionRules = RedactionRules()) -> [String: String] {
+    package static func headers(_ headers: [String: String], rules: RedactionRules = RedactionRules()) -> [String: String] {
         var redacted: [String: String] = [:]
         for (name, value) in headers {
             let lowered = name.lowercased()
@@ -142,7 +142,7 @@ public enum Redactor {
     }
 
     /// The JSON body with every secret field replaced, or nil when it is not JSON or holds no secret.
-    public static func jsonBody(_ body: Data, rules: RedactionRules = RedactionRules()) -> Data? {
+    package static func jsonBody(_ body: Data, rules: RedactionRules = RedactionRules()) -> Data? {
         guard mayHoldSecret(body) || rules.mayMatch(body), let value = JSONValue(parsing: body) else { return nil }
         var changed = false
         let redacted = redact(value, rules: rules, changed: &changed)
@@ -152,7 +152,7 @@ public enum Redactor {
 
     /// The body with secrets removed: JSON with secret fields replaced, a form-encoded body with
     /// secret parameters replaced, anything else unchanged.
-    public static func body(_ body: Data, rules: RedactionRules = RedactionRules()) -> Data {
+    package static func body(_ body: Data, rules: RedactionRules = RedactionRules()) -> Data {
         if let json = jsonBody(body, rules: rules) { return json }
         guard mayHoldSecret(body) || rules.mayMatch(body), let text = String(data: body, encoding: .utf8), text.contains("="),
             !text.contains(where: { $0 == " " || $0 == "\n" || $0 == "{" || $0 == "<" })
@@ -161,7 +161,7 @@ public enum Redactor {
     }
 
     /// The query string (without `?`) with every secret parameter's value replaced.
-    public static func query(_ query: String, rules: RedactionRules = RedactionRules()) -> String {
+    package static func query(_ query: String, rules: RedactionRules = RedactionRules()) -> String {
         query.split(separator: "&", omittingEmptySubsequences: false).map { pair -> String in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let name = String(parts[0]).removingPercentEncoding ?? String(parts[0])
