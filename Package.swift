@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "PicusJournal", targets: ["PicusJournal"]),
         .library(name: "PicusSandbox", targets: ["PicusSandbox"]),
         .library(name: "PicusJournalFleet", targets: ["PicusJournalFleet"]),
+        .library(name: "PicusJournalTesting", targets: ["PicusJournalTesting"]),
         .executable(name: "picus-journal", targets: ["picus-journal"]),
     ],
     dependencies: [
@@ -127,11 +128,40 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(
-            name: "PicusJournalTests",
+        .target(
+            name: "PicusJournalTesting",
+            dependencies: ["PicusJournal", "PicusSandbox"],
+            swiftSettings: swiftSettings
+        ),
+        // Helpers of this package's own integration and fleet tests: running the built CLI, servers
+        // that misbehave at the socket, a cutting proxy, a throwaway PostgreSQL.
+        .target(
+            name: "PicusJournalTestSupport",
             dependencies: [
-                "PicusJournal", "PicusSandbox", "PicusJournalFuzzing", "PicusJournalFleet",
+                "PicusJournal", "PicusSandbox", "PicusJournalTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Tests/Support",
+            swiftSettings: swiftSettings
+        ),
+        // Pure logic and the store on temporary files: no sockets, no processes.
+        .testTarget(
+            name: "PicusJournalUnitTests",
+            dependencies: [
+                "PicusJournal", "PicusJournalFuzzing", "PicusJournalTesting", "PicusJournalTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The client, the replayer and the CLI over real HTTP on 127.0.0.1 and real processes.
+        .testTarget(
+            name: "PicusJournalIntegrationTests",
+            dependencies: [
+                "PicusJournal", "PicusSandbox", "PicusJournalTesting", "PicusJournalTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -142,6 +172,18 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The fleet store, on the real PostgreSQL that .ci/run starts.
+        .testTarget(
+            name: "PicusJournalFleetTests",
+            dependencies: [
+                "PicusJournal", "PicusJournalFleet", "PicusJournalTesting", "PicusJournalTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
