@@ -30,7 +30,7 @@ public enum Fuzzing {
             }
         }
         if text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), !text.isEmpty,
-            let asked = RetryPolicy.retryAfterDate(text, now: now), asked < now
+            let asked = ServerTiming.retryAfterDate(text, now: now), asked < now
         {
             violations.append("a delta-seconds Retry-After '\(text.prefix(40))' went back in time")
         }

@@ -223,9 +223,9 @@ struct PromisesAtTheEdgesTests {
 
     @Test func aRateLimitResetGivenAsADeltaIsReadAsSecondsFromNow() {
         let now = Date(timeIntervalSince1970: 1_800_000_000)
-        #expect(RetryPolicy.rateLimitResetDate("60", now: now) == now.addingTimeInterval(60))
-        #expect(RetryPolicy.rateLimitResetDate("1800000060", now: now) == now.addingTimeInterval(60))
-        #expect(RetryPolicy.rateLimitResetDate("1800000060000", now: now) == now.addingTimeInterval(60))
+        #expect(ServerTiming.rateLimitResetDate("60", now: now) == now.addingTimeInterval(60))
+        #expect(ServerTiming.rateLimitResetDate("1800000060", now: now) == now.addingTimeInterval(60))
+        #expect(ServerTiming.rateLimitResetDate("1800000060000", now: now) == now.addingTimeInterval(60))
         let policy = RetryPolicy()
         let asked = policy.earliestRetry(status: 429, headers: ["x-ratelimit-reset": "60"], now: now)
         #expect(asked == now.addingTimeInterval(60))

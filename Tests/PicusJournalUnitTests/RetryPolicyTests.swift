@@ -77,7 +77,7 @@ struct RetryPolicyTests {
     @Test func obeysRetryAfterAsAnHTTPDate() throws {
         let asked = Date(timeIntervalSince1970: 1_800_000_300)
         let header = "Fri, 15 Jan 2027 08:05:00 GMT"
-        #expect(RetryPolicy.retryAfterDate(header, now: now) == asked)
+        #expect(ServerTiming.retryAfterDate(header, now: now) == asked)
         let decision = RetryPolicy().decision(forStatus: 429, headers: ["retry-after": header], attemptNumber: 1, method: "GET",
                                               path: "/v1/agents", createdAt: created, now: now, random: 1)
         #expect(try #require(retryTime(decision)) == asked)
@@ -85,9 +85,9 @@ struct RetryPolicyTests {
 
     @Test func readsTheObsoleteHTTPDateForms() {
         let asked = Date(timeIntervalSince1970: 1_800_000_300)
-        #expect(RetryPolicy.retryAfterDate("Friday, 15-Jan-27 08:05:00 GMT", now: now) == asked)
-        #expect(RetryPolicy.retryAfterDate("Fri Jan 15 08:05:00 2027", now: now) == asked)
-        #expect(RetryPolicy.retryAfterDate("soon", now: now) == nil)
+        #expect(ServerTiming.retryAfterDate("Friday, 15-Jan-27 08:05:00 GMT", now: now) == asked)
+        #expect(ServerTiming.retryAfterDate("Fri Jan 15 08:05:00 2027", now: now) == asked)
+        #expect(ServerTiming.retryAfterDate("soon", now: now) == nil)
     }
 
     @Test func usesTheRateLimitResetOnA429WithoutRetryAfter() throws {

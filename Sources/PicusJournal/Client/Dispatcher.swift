@@ -159,7 +159,7 @@ package final class Dispatcher: Sendable {
             }
 
             let decision = decide(policy.decision(
-                forStatus: observation.status, headers: observation.headers, attemptNumber: number,
+                forStatus: observation.status, timing: observation.timing, attemptNumber: number,
                 method: entry.method, path: entry.path, createdAt: entry.createdAt, now: now), for: entry)
             metrics.attempt(endpoint: entry.endpoint, outcome: decision.outcome, status: observation.status, transportError: nil, duration: duration)
             let attempt = observation.attempt(number: number, startedAt: startedAt, durationMs: durationMs, outcome: decision.outcome)
@@ -268,8 +268,10 @@ package final class Dispatcher: Sendable {
             ?? CredentialError(transportError: TransportError(.other, String(describing: error)))
         let failure = TransportError(credentialError.transportError?.kind ?? .auth, credentialError.description, phase: .beforeSending)
         let now = clock.now()
-        let serverNotBefore = credentialError.retryAfter.flatMap { RetryPolicy.retryAfterDate($0, now: now) }
-            .map { min($0, now.addingTimeInterval(policy.longestWait.timeInterval)) }
+        let serverNotBefore = credentialError.retryAfter.flatMap { retryAfter in
+            ServerTiming(status: credentialError.status ?? 0, headers: ["retry-after": retryAfter], longestWait: policy.longestWait, now: now)
+                .retryAfter
+        }
         let entryPolicy = policy.resolved(method: entry.method, path: entry.path)
         let decision = decide(entryPolicy.retries(credentialError) && entryPolicy.isReplayable(method: entry.method, path: entry.path)
             ? entryPolicy.retryDecision(attemptNumber: number, createdAt: entry.createdAt, now: now,

@@ -12,6 +12,8 @@ package struct ResponseObservation: Sendable {
     package var error: ErrorBody?
     /// Why the body is not whole, if it is not.
     package var bodyIssue: TransportResponse.BodyIssue?
+    /// What the response says about time, clamped to the policy's longest wait.
+    package let timing: ServerTiming
     /// The attempt this response makes, all but its number, timing and outcome: redacted headers,
     /// error body, `Retry-After`, `X-Ratelimit-*` and the server's earliest retry, parsed once here.
     private var recorded: NewAttempt
@@ -40,27 +42,17 @@ package struct ResponseObservation: Sendable {
         self.headers = headers
         self.error = error
         bodyIssue = response.bodyIssue
-        func number<T: LosslessStringConvertible>(_ name: String) -> T? {
-            headers[name].flatMap { T($0.trimmingCharacters(in: .whitespaces)) }
-        }
-        let resetDate = headers["x-ratelimit-reset"].flatMap { RetryPolicy.rateLimitResetDate($0, now: now) }
+        let timing = ServerTiming(status: status, headers: headers, longestWait: policy.longestWait, now: now)
+        self.timing = timing
         recorded = NewAttempt(
             number: 0, startedAt: now, durationMs: 0, status: status, outcome: .success,
             responseHeaders: Redactor.headers(headers, rules: rules), error: error,
-            // As the server asked, clamped to the longest wait the policy honours.
-            retryAfterMs: headers["retry-after"]
-                .flatMap { RetryPolicy.retryAfterDate($0, now: now) }
-                .map { Int64((min(max(0, $0.timeIntervalSince(now)), policy.longestWait.timeInterval) * 1000).rounded()) },
-            rateLimitLimit: number("x-ratelimit-limit"), rateLimitRemaining: number("x-ratelimit-remaining"),
+            retryAfterMs: timing.retryAfterMilliseconds(from: now),
+            rateLimitLimit: timing.rateLimitLimit, rateLimitRemaining: timing.rateLimitRemaining,
             // Stored as the epoch seconds it means, whichever way the server wrote it.
-            rateLimitReset: resetDate.flatMap { $0 == .distantFuture ? nil : Int64($0.timeIntervalSince1970.rounded()) },
-            serverNotBefore: policy.earliestRetry(status: status, headers: headers, now: now))
-        if let remaining: Int = number("x-ratelimit-remaining"),
-            let reset = resetDate, reset > now
-        {
-            recorded.budget = (max(0, remaining), min(reset, now.addingTimeInterval(policy.longestWait.timeInterval)),
-                               (number("x-ratelimit-limit") as Int?).flatMap { $0 > 0 ? $0 : nil })
-        }
+            rateLimitReset: timing.rateLimitReset.flatMap { $0 == .distantFuture ? nil : Int64($0.timeIntervalSince1970.rounded()) },
+            serverNotBefore: timing.earliestRetry)
+        recorded.budget = timing.budget.map { ($0.remaining, $0.resetAt, $0.windowLimit) }
     }
 
     /// The attempt to record for this response.

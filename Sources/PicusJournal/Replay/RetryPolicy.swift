@@ -161,11 +161,20 @@ public struct RetryPolicy: Sendable, Hashable {
         forStatus status: Int, headers: [String: String], attemptNumber: Int, method: String, path: String,
         createdAt: Date, now: Date, random: Double = Double.random(in: 0..<1)
     ) -> Decision {
+        decision(forStatus: status, timing: ServerTiming(status: status, headers: headers, longestWait: longestWait, now: now),
+                 attemptNumber: attemptNumber, method: method, path: path, createdAt: createdAt, now: now, random: random)
+    }
+
+    /// The decision after an HTTP response whose times were read once, into `timing`.
+    public func decision(
+        forStatus status: Int, timing: ServerTiming, attemptNumber: Int, method: String, path: String,
+        createdAt: Date, now: Date, random: Double = Double.random(in: 0..<1)
+    ) -> Decision {
         if (200..<300).contains(status) { return .succeed }
         let policy = overrides.isEmpty ? self : resolved(method: method, path: path)
         guard policy.isRetryable(status: status), policy.isReplayable(method: method, path: path) else { return .fail }
         return policy.retryDecision(attemptNumber: attemptNumber, createdAt: createdAt, now: now,
-                             serverAsked: earliestRetry(status: status, headers: headers, now: now), random: random)
+                                    serverAsked: timing.earliestRetry, random: random)
     }
 
     /// The decision after a transport failure.
@@ -198,37 +207,9 @@ public struct RetryPolicy: Sendable, Hashable {
 
     /// The earliest time the server allows a retry: `Retry-After` in either form, else on a 429
     /// `X-Ratelimit-Reset`; a time beyond `longestWait` is clamped to it, in every form. Nil when the
-    /// server said nothing usable (a negative or unparsable value is ignored).
+    /// server said nothing usable (a negative or unparsable value is ignored). See ``ServerTiming``.
     public func earliestRetry(status: Int, headers: [String: String], now: Date) -> Date? {
-        var asked = headers["retry-after"].flatMap { Self.retryAfterDate($0, now: now) }
-        if asked == nil, status == 429, let reset = headers["x-ratelimit-reset"].flatMap({ Self.rateLimitResetDate($0, now: now) }) {
-            asked = reset
-        }
-        guard let asked else { return nil }
-        return min(asked, now.addingTimeInterval(longestWait.timeInterval))
-    }
-
-    /// Parses `Retry-After`: delta seconds or an HTTP-date (RFC 9110 §10.2.3). A delta too large to
-    /// represent is `.distantFuture` (the caller clamps it); a negative or unparsable value is nil.
-    public static func retryAfterDate(_ value: String, now: Date) -> Date? {
-        let value = value.trimmingCharacters(in: .whitespaces)
-        if !value.isEmpty, value.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
-            // delta-seconds = 1*DIGIT: any number of digits, so a huge one is a very long wait.
-            guard let seconds = Double(value), seconds.isFinite, seconds < 1e12 else { return .distantFuture }
-            return now.addingTimeInterval(seconds)
-        }
-        return HTTPDate.parse(value)
-    }
-
-    /// Parses `X-Ratelimit-Reset`. Picus documents epoch seconds; milliseconds (above 10^12) are read
-    /// too. Some gateways send the seconds until the reset instead, as other APIs do: a value below
-    /// 10^9 (2001, before any reset this code will see) is such a delta from `now`. A value past what
-    /// a date can hold is `.distantFuture`; a negative, zero or unparsable one is nil. Callers clamp.
-    static func rateLimitResetDate(_ value: String, now: Date) -> Date? {
-        guard let reset = Double(value.trimmingCharacters(in: .whitespaces)), reset > 0, !reset.isNaN else { return nil }
-        guard reset.isFinite, reset < 1e15 else { return .distantFuture }
-        if reset < 1e9 { return now.addingTimeInterval(reset) }
-        return Date(timeIntervalSince1970: reset > 1e12 ? reset / 1000 : reset)
+        ServerTiming(status: status, headers: headers, longestWait: longestWait, now: now).earliestRetry
     }
 }
 
