@@ -90,6 +90,14 @@ public struct StatusCode: RawRepresentable, Hashable, Comparable, Sendable, Expr
     /// Whether the code is in the 2xx range.
     public var isSuccess: Bool { (200..<300).contains(rawValue) }
 
+    /// Whether the answer means the service itself is down (503), not one request refused: the replay
+    /// engine counts these toward holding back the whole host.
+    public var signalsOutage: Bool { rawValue == 503 }
+
+    /// The codes whose documented disposition is ``Disposition/retryable``: the retry policy's default
+    /// ``RetryPolicy/retryableStatuses``.
+    public static let retryableByDefault: Set<Int> = Set(documented.filter { $0.value.disposition == .retryable }.keys)
+
     /// The code and its name: `429 Too Many Requests`.
     public var description: String { "\(rawValue) \(name)" }
 }

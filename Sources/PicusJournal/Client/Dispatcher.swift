@@ -145,7 +145,7 @@ package final class Dispatcher: Sendable {
             let durationMs = duration.timeInterval * 1000
             tracing.end(span, status: observation.status)
 
-            if observation.status == 401, usesCredentials, !hasRefreshed, let credentials {
+            if StatusCode(observation.status).disposition == .refreshThenPermanent, usesCredentials, !hasRefreshed, let credentials {
                 metrics.attempt(endpoint: entry.endpoint, outcome: .refresh, status: 401, transportError: nil, duration: duration)
                 let attempt = observation.attempt(number: number, startedAt: startedAt, durationMs: durationMs, outcome: .refresh)
                 let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: nil)

@@ -368,9 +368,9 @@ public actor ReplayEngine {
         return try await dispatcher.deliver(entry, headers: headers, body: entry.requestBody, caller: nil, claimingNext: next)
     }
 
-    /// An outage, as the replayer counts them: a 503, or no answer for a reason other than credentials.
+    /// An outage, as the replayer counts them: a 503, or no answer for a reason other than credentials or policy.
     static func isOutage(status: Int?, transportError: TransportError?) -> Bool {
-        transportError.map { $0.kind != .auth && $0.kind != .notReplayed } ?? false || status == 503
+        transportError.map { $0.kind != .auth && $0.kind != .notReplayed } ?? false || status.map { StatusCode($0).signalsOutage } == true
     }
 
     private static func isOutage(_ delivery: Delivery) -> Bool {

@@ -40,8 +40,9 @@ public struct RetryPolicy: Sendable, Hashable {
         case expire
     }
 
-    /// Statuses that queue the entry for replay. 500 is not among them unless you add it.
-    public var retryableStatuses: Set<Int> = [408, 429, 503, 504]
+    /// Statuses that queue the entry for replay: by default those Picus documents as "not now"
+    /// (``StatusCode/retryableByDefault``: 408, 429, 503, 504). 500 is not among them unless you add it.
+    public var retryableStatuses: Set<Int> = StatusCode.retryableByDefault
     /// Whether transport failures of a retryable kind queue the entry.
     public var retriesTransportFailures = true
     /// The first backoff's upper bound.

@@ -73,9 +73,9 @@ extension ErrorBody {
     }
 }
 
-extension Attempt: FetchableRecord {
-    /// Reads an attempt from a row of the `attempt` table.
-    public init(row: Row) throws {
+extension Attempt {
+    /// Reads an attempt from a row of the `attempt` table. Not a GRDB `FetchableRecord`, as ``Entry`` is not.
+    package init(row: Row) throws {
         id = try row.decode(forColumn: "id")
         entryID = try row.decode(forColumn: "entryId")
         number = try row.decode(forColumn: "number")
@@ -93,5 +93,12 @@ extension Attempt: FetchableRecord {
         rateLimitLimit = try row.decode(forColumn: "rateLimitLimit")
         rateLimitRemaining = try row.decode(forColumn: "rateLimitRemaining")
         rateLimitReset = try row.decode(forColumn: "rateLimitReset")
+    }
+}
+
+extension Attempt {
+    /// The attempts a query returns.
+    package static func fetchAll(_ db: Database, sql: String, arguments: StatementArguments = StatementArguments()) throws -> [Attempt] {
+        try Array(Row.fetchCursor(db, sql: sql, arguments: arguments).map { try Attempt(row: $0) })
     }
 }

@@ -84,9 +84,12 @@ public struct Entry: Sendable, Hashable, Identifiable {
     }
 }
 
-extension Entry: FetchableRecord {
+extension Entry {
     /// Reads an entry from a row of the `entry` table (its last attempt's `errors` as `lastErrors`).
-    public init(row: Row) throws {
+    ///
+    /// Not a GRDB `FetchableRecord`: the public types of this library keep GRDB's major version out of
+    /// their API. The journal reads entries with ``fetchAll(_:sql:arguments:)`` and its siblings.
+    package init(row: Row) throws {
         id = try row.decode(forColumn: "id")
         uuid = UUID(uuidString: try row.decode(forColumn: "uuid")) ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
         createdAt = Date(unixMilliseconds: try row.decode(forColumn: "createdAt"))
@@ -335,5 +338,22 @@ package enum FlatJSONObject {
             skipSpace()
             return index == bytes.count ? object : nil
         }
+    }
+}
+
+extension Entry {
+    /// The entries a query returns, each read from its row as the cursor passes it.
+    package static func fetchAll(_ db: Database, sql: String, arguments: StatementArguments = StatementArguments()) throws -> [Entry] {
+        try Array(Row.fetchCursor(db, sql: sql, arguments: arguments).map { try Entry(row: $0) })
+    }
+
+    /// The first entry a query returns.
+    package static func fetchOne(_ db: Database, sql: String, arguments: StatementArguments = StatementArguments()) throws -> Entry? {
+        try Row.fetchOne(db, sql: sql, arguments: arguments).map { try Entry(row: $0) }
+    }
+
+    /// The first entry a prepared statement returns.
+    package static func fetchOne(_ statement: Statement, arguments: StatementArguments = StatementArguments()) throws -> Entry? {
+        try Row.fetchOne(statement, arguments: arguments).map { try Entry(row: $0) }
     }
 }
