@@ -630,7 +630,7 @@ struct FleetTests {
         let seeded = try await agentJournal()
         _ = try await seeded.journal.insert(NewEntry(
             method: "POST", path: "/v1/auth/token", query: "api_key=k3y-v4lue", headers: ["content-type": "application/json"],
-            body: Data(#"{"refresh_token":"r3fr3sh-t0k3n","name":"ok"}"#.utf8), state: .failed, createdAt: Date()))
+            body: Data(#"{"refresh_token":"r3fr3sh-t0k3n","name":"ok"}"#.utf8), state: .pending, createdAt: Date()))
         #expect(try await ship(seeded, to: url, as: "site-a").status == 0)
         let dump = try await TestPostgres.rows(at: url, """
             SELECT string_agg(t::text, E'\\n') FROM picus_journal.entry t

@@ -62,11 +62,11 @@ package struct StatisticsPlan: Sendable {
         byState = fragment("SELECT entry.state AS state, COUNT(*) AS n FROM \(table) WHERE \(clause.sql) GROUP BY entry.state")
         topErrors = fragment("""
             SELECT entry.lastErrorMessage AS message, COUNT(*) AS n FROM \(table)
-            WHERE \(clause.sql) AND entry.lastErrorMessage IS NOT NULL AND entry.state NOT IN ('succeeded', 'inFlight')
+            WHERE \(clause.sql) AND entry.lastErrorMessage IS NOT NULL AND entry.state NOT IN (\(EntryLifecycle.sqlList([.succeeded, .inFlight])))
             GROUP BY entry.lastErrorMessage ORDER BY n DESC, message LIMIT ?
             """, [.integer(Int64(topErrorCount))])
         oldest = fragment("""
-            \(dialect.entrySelection) WHERE \(clause.sql) AND entry.state IN ('queued', 'pending') ORDER BY entry.createdAt, entry.id LIMIT 1
+            \(dialect.entrySelection) WHERE \(clause.sql) AND entry.state IN (\(EntryLifecycle.sqlList(EntryLifecycle.sources(of: .claim)))) ORDER BY entry.createdAt, entry.id LIMIT 1
             """)
         guard let grouping else {
             groups = nil
@@ -85,8 +85,8 @@ package struct StatisticsPlan: Sendable {
         let order = grouping == .hour || grouping == .day ? "MIN(entry.createdAt)" : "n DESC, k"
         groups = fragment("""
             SELECT \(key) AS k, COUNT(*) AS n,
-                SUM(CASE WHEN entry.state IN ('failed', 'expired') THEN 1 ELSE 0 END) AS failed,
-                SUM(CASE WHEN entry.state IN ('failed', 'expired', 'succeeded') THEN 1 ELSE 0 END) AS finished
+                SUM(CASE WHEN entry.state IN (\(EntryLifecycle.sqlList([.failed, .expired]))) THEN 1 ELSE 0 END) AS failed,
+                SUM(CASE WHEN entry.state IN (\(EntryLifecycle.sqlList([.failed, .expired, .succeeded]))) THEN 1 ELSE 0 END) AS finished
             FROM \(table) WHERE \(clause.sql) GROUP BY k ORDER BY \(order)
             """)
     }

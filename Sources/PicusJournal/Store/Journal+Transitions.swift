@@ -2,16 +2,15 @@ import Foundation
 import GRDB
 import Logging
 
-/// Every change of an entry's state, in one place.
-///
-/// `pending` → `inFlight` (claimed) → `succeeded` | `failed` | `queued` | `expired`; `queued` →
-/// `inFlight` again; an abandoned `inFlight` → `queued` or `failed`; `queued`/`pending` → `expired`
-/// (too old) or `cancelled` (an operator); `failed`/`expired`/`cancelled`/`queued` → `queued`
-/// (requeue). States are bound as values from ``EntryState``, never spelled as SQL literals.
+/// Every change of an entry's state, each an ``EntryEvent`` checked against ``EntryLifecycle``'s table.
+/// States are bound as values, or spelled in SQL only by ``EntryLifecycle/sqlList(_:)``.
 extension Journal {
     /// Writes an entry and commits it. Called before the request leaves the process.
     package func insert(_ new: NewEntry) async throws -> Entry {
-        try await write("write to") { db in
+        guard EntryLifecycle.initialStates.contains(new.state) else {
+            throw JournalError(.invalidTransition, "an entry cannot be written \(new.state.rawValue)")
+        }
+        return try await write("write to") { db in
             var new = new
             let createdAt = new.createdAt.unixMilliseconds
             let endpoint = EndpointKey.make(method: new.method, path: new.path)
@@ -96,8 +95,16 @@ extension Journal {
             throw JournalError(.notFound, "entry \(entryID) vanished while its attempt was recorded", entryID: entryID)
         }
         let holds = current.text(0) == leaseOwner
+        let state = current.text(1).flatMap(EntryState.init(rawValue:))
         current.finish()
         guard holds else { return (try readBack(entryID, base: base, in: db), false) }
+        if let transition {
+            // An outcome moves a held entry from inFlight, by one of the table's outcome events.
+            guard let event = EntryLifecycle.outcome(leadingTo: transition.state), let state else {
+                throw JournalError(.invalidTransition, "an attempt cannot leave entry \(entryID) \(transition.state.rawValue)", entryID: entryID)
+            }
+            _ = try EntryLifecycle.apply(event, to: state, entryID: entryID)
+        }
         let error = attempt.error
         let errorMessage = error?.message ?? attempt.transportError?.historyMessage
         let keepsBody = attempt.outcome != .success
@@ -117,7 +124,8 @@ extension Journal {
         insert.finish()
         let isSuccess = attempt.outcome == .success
         let moves = transition != nil
-        let keepsLease = transition?.state == .inFlight
+        // A recorded outcome without a transition (a 401 retried inline) keeps the entry and its lease.
+        let keepsLease = false
         try DirectStatement(db, JournalSQL.recordHeld, [
             number, now, attempt.status,
             attempt.transportError?.kind.rawValue,
@@ -181,7 +189,7 @@ extension Journal {
         try await write("write to", inline: false) { db in
             let renew = try db.cachedStatement(sql: "UPDATE entry SET leaseExpiresAt = ? WHERE id = ? AND state = ? AND leaseOwner = ?")
             return try leases.map { lease in
-                try renew.execute(arguments: [until.unixMilliseconds, lease.entryID, EntryState.inFlight.rawValue, lease.owner])
+                try renew.execute(arguments: [until.unixMilliseconds, lease.entryID, EntryLifecycle.edge(.claim).to.rawValue, lease.owner])
                 return db.changesCount > 0
             }
         }
@@ -191,7 +199,7 @@ extension Journal {
     /// dry run and the wake-up all share.
     /// The waiting states as SQL literals, spelled from ``EntryState``: the partial index
     /// `entry_due` serves a query only when its WHERE clause names them literally.
-    static let waitingStates = [EntryState.queued, .pending].map { "'\($0.rawValue)'" }.joined(separator: ", ")
+    static let waitingStates = EntryLifecycle.sqlList(EntryLifecycle.sources(of: .claim))
 
     static func dueClause(_ filter: ClaimFilter) -> String {
         dueClause(byID: filter.id != nil)
@@ -233,7 +241,7 @@ extension Journal {
             ("owner", owner), ("until", until), ("limit", limit),
             // Candidates read past entries an endpoint's budget leaves out, within a bound.
             ("scan", max(limit * 4, 64)),
-            ("inFlight", EntryState.inFlight.rawValue),
+            ("inFlight", EntryLifecycle.edge(.claim).to.rawValue),
         ])
         var entries: [Entry] = []
         while try claim.step() {
@@ -292,8 +300,8 @@ extension Journal {
                 """)
             for entry in entries {
                 try statement.execute(arguments: [
-                    "pending": EntryState.pending.rawValue, "queued": EntryState.queued.rawValue,
-                    "inFlight": EntryState.inFlight.rawValue, "id": entry.id, "lease": entry.leaseOwner,
+                    "pending": EntryLifecycle.edge(.releaseUnsent).to.rawValue, "queued": EntryLifecycle.edge(.releaseSent).to.rawValue,
+                    "inFlight": EntryLifecycle.edge(.claim).to.rawValue, "id": entry.id, "lease": entry.leaseOwner,
                 ])
             }
         }
@@ -312,7 +320,7 @@ extension Journal {
                 SELECT id, isReplayable, leaseOwner, leaseExpiresAt, updatedAt,
                        (SELECT COALESCE(MAX(number), 0) FROM attempt WHERE entryId = entry.id) AS lastNumber
                 FROM entry WHERE state = ?
-                """, arguments: [EntryState.inFlight.rawValue])
+                """, arguments: [EntryLifecycle.edge(.claim).to.rawValue])
             var recovered: [Int64] = []
             var deadOwners: Set<String> = []
             for row in rows {
@@ -336,13 +344,15 @@ extension Journal {
                 let outcome: Attempt.Outcome
                 if let note = verdict.note, let status, (200..<300).contains(status) {
                     // The server answered 2xx: record what its sender could not, and send nothing again.
-                    (state, outcome) = (.succeeded, .success)
+                    (state, outcome) = (try EntryLifecycle.apply(.recoverDelivered, to: .inFlight, entryID: id), .success)
                     message = "its sender got HTTP \(status) but could not record it then (\(note.reason)); recorded from the note it left"
                 } else {
                     let what = verdict.note.map { note in
                         "its sender got \(note.status.map { "HTTP \($0)" } ?? "no answer") but could not record it (\(note.reason))"
                     } ?? "the process sending it stopped before recording the outcome; the server may have received it"
-                    (state, outcome) = replay ? (.queued, .retryable) : (.failed, .permanent)
+                    (state, outcome) = replay
+                        ? (try EntryLifecycle.apply(.recoverForReplay, to: .inFlight, entryID: id), .retryable)
+                        : (try EntryLifecycle.apply(.recoverParked, to: .inFlight, entryID: id), .permanent)
                     message = "\(what); " + (replay ? "replaying with the same Idempotency-Key" : "parked for an operator (requeue to send it again)")
                 }
                 try db.execute(sql: """
@@ -371,12 +381,11 @@ extension Journal {
         try await write("expire entries in") { db in
             try Int64.fetchAll(db, sql: """
                 UPDATE entry SET state = :expired, nextAttemptAt = NULL, updatedAt = :now
-                WHERE state IN (:queued, :pending) AND createdAt <= :cutoff AND updatedAt <= :cutoff
+                WHERE state IN (\(EntryLifecycle.sqlList(EntryLifecycle.sources(of: .age)))) AND createdAt <= :cutoff AND updatedAt <= :cutoff
                 RETURNING id
                 """, arguments: [
                     "now": now.unixMilliseconds, "cutoff": now.addingTimeInterval(-maximumAge.timeInterval).unixMilliseconds,
-                    "expired": EntryState.expired.rawValue, "queued": EntryState.queued.rawValue,
-                    "pending": EntryState.pending.rawValue,
+                    "expired": EntryLifecycle.edge(.age).to.rawValue,
                 ])
         }
     }
@@ -394,7 +403,7 @@ extension Journal {
             if entry.state == .inFlight {
                 throw JournalError(.invalidTransition, "entry \(id) is in flight (\(entry.leaseOwner ?? "another process")); if its sender is gone, `picus-journal replay` takes it back first", entryID: id)
             }
-            return (.cancelled, nil)
+            return (.cancel, nil)
         }
     }
 
@@ -415,20 +424,21 @@ extension Journal {
             case .inFlight:
                 throw JournalError(.invalidTransition, "entry \(id) is in flight (\(entry.leaseOwner ?? "another process")); if its sender is gone, `picus-journal replay` takes it back first", entryID: id)
             default:
-                return (.queued, now)
+                return (.requeue, now)
             }
         }
     }
 
     private func transition(
-        entry id: Int64, now: Date, _ decide: @escaping @Sendable (Entry) throws -> (EntryState, Date?)
+        entry id: Int64, now: Date, _ decide: @escaping @Sendable (Entry) throws -> (EntryEvent, Date?)
     ) async throws -> Entry {
         try await write("write to") { db in
             let read = "\(Self.entrySelection) WHERE entry.id = ?"
             guard let entry = try Entry.fetchOne(db, sql: read, arguments: [id]) else {
                 throw JournalError(.notFound, "no entry \(id) in \(self.path); run picus-journal list to see the ids", entryID: id)
             }
-            let (state, next) = try decide(entry)
+            let (event, next) = try decide(entry)
+            let state = try EntryLifecycle.apply(event, to: entry.state, entryID: id)
             try db.execute(sql: """
                 UPDATE entry SET state = ?, nextAttemptAt = ?, leaseOwner = NULL, leaseExpiresAt = NULL, updatedAt = ? WHERE id = ?
                 """, arguments: [state.rawValue, next?.unixMilliseconds, now.unixMilliseconds, id])
@@ -464,7 +474,7 @@ package enum JournalSQL {
         """
 
     /// Who may record an entry's outcome: its lease holder, read in the recording transaction.
-    package static let leaseHolder = "SELECT leaseOwner FROM entry WHERE id = ?"
+    package static let leaseHolder = "SELECT leaseOwner, state FROM entry WHERE id = ?"
 
     /// An attempt's outcome, recorded by the sender that holds the lease (or saw a success on an
     /// entry nobody is sending): the count, the last status and error, and — with a transition
