@@ -50,9 +50,9 @@ public struct CredentialError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Whether trying again later may succeed by the default retry policy: an outage, not a refused
-    /// refresh token. A client decides by its own policy, with ``RetryPolicy/retries(_:)``.
+    /// refresh token. A client decides by its own policy, with ``RetryPolicy/retriesTokenExchange(status:transportError:)``.
     public var isRetryable: Bool {
-        RetryPolicy().retries(self)
+        RetryPolicy().retriesTokenExchange(status: status, transportError: transportError)
     }
 }
 

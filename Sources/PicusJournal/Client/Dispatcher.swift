@@ -4,7 +4,7 @@ import Logging
 import Tracing
 
 /// Sends a journaled entry and records every attempt: the one path that both ``JournaledClient``
-/// and ``ReplayEngine`` go through.
+/// and the replay engine go through.
 ///
 /// The caller holds the entry's lease; the dispatcher keeps it alive while the attempt is in flight
 /// and while its outcome is recorded, and records an outcome patiently when the journal is locked or
@@ -19,8 +19,6 @@ package final class Dispatcher: Sendable {
     package let origin: String
     /// Spans and trace context for every attempt.
     package let tracing: AttemptTracing
-    /// Keeps the leases of the entries being sent alive.
-    private let leases: LeaseRenewer
     /// The matcher of the secrets last held: they change at a token exchange, not at every response.
     private let lastMatcher = LockedValue<(secrets: [String], matcher: SecretMatcher)?>(nil)
 
@@ -33,7 +31,6 @@ package final class Dispatcher: Sendable {
         self.configuration = configuration
         self.origin = Self.origin(of: baseURL)
         self.tracing = AttemptTracing(tracer: configuration.tracer)
-        leases = LeaseRenewer(journal: journal, duration: configuration.leaseDuration, logger: configuration.logger)
     }
 
     private var policy: RetryPolicy { configuration.retryPolicy }
@@ -46,6 +43,12 @@ package final class Dispatcher: Sendable {
         "\(try journal.ownerLock().ownerID)/\(UUID().uuidString.prefix(8).lowercased())"
     }
 
+    /// Keeps the entry's lease alive through the journal's one renewer until the keeper stops.
+    private func keep(_ entry: Entry, for duration: Duration?) -> LeaseKeeper {
+        journal.leaseRenewer.keep(entry.leaseOwner ?? "", on: entry.id, confirmedUntil: entry.leaseExpiresAt ?? clock.now(),
+                                  duration: duration ?? configuration.leaseDuration, journal: journal, logger: logger)
+    }
+
     /// Sends `entry` until it succeeds, fails or is queued, recording every attempt.
     ///
     /// - Parameters:
@@ -56,11 +59,13 @@ package final class Dispatcher: Sendable {
     ///     which continues the entry's stored context and links to the replayer's.
     ///   - next: A replay worker's claim of its next entry, offered to every record of this entry;
     ///     it claims in the one that records a final outcome that is not an outage.
+    ///   - leaseDuration: How long the lease is renewed for at a time; nil for the client's.
     package func deliver(
-        _ entry: Entry, headers: [String: String], body: Data?, caller: ServiceContext?, claimingNext next: NextClaim? = nil
+        _ entry: Entry, headers: [String: String], body: Data?, caller: ServiceContext?, claimingNext next: NextClaim? = nil,
+        leaseDuration: Duration? = nil
     ) async throws -> Delivery {
         let lease = entry.leaseOwner ?? ""
-        let keeper = leases.keep(lease, on: entry.id, confirmedUntil: entry.leaseExpiresAt ?? clock.now())
+        let keeper = keep(entry, for: leaseDuration)
         defer { keeper.stop() }
         do {
             return try await attempt(entry, headers: headers, body: body, caller: caller, keeper: keeper, next: next)
@@ -80,8 +85,8 @@ package final class Dispatcher: Sendable {
     /// - Parameters:
     ///   - entry: The entry, leased to `entry.leaseOwner` by the caller.
     ///   - next: A replay worker's claim of its next entry, taken in the same transaction.
-    package func decline(_ entry: Entry, claimingNext next: NextClaim? = nil) async throws -> Delivery {
-        let keeper = leases.keep(entry.leaseOwner ?? "", on: entry.id, confirmedUntil: entry.leaseExpiresAt ?? clock.now())
+    package func decline(_ entry: Entry, claimingNext next: NextClaim? = nil, leaseDuration: Duration? = nil) async throws -> Delivery {
+        let keeper = keep(entry, for: leaseDuration)
         defer { keeper.stop() }
         let failure = TransportError(.notReplayed, """
             not replayed: the replayer's retry policy never replays \(entry.method) \(entry.path), \
@@ -273,7 +278,7 @@ package final class Dispatcher: Sendable {
                 .retryAfter
         }
         let entryPolicy = policy.resolved(method: entry.method, path: entry.path)
-        let decision = decide(entryPolicy.retries(credentialError) && entryPolicy.isReplayable(method: entry.method, path: entry.path)
+        let decision = decide(entryPolicy.retriesTokenExchange(status: credentialError.status, transportError: credentialError.transportError) && entryPolicy.isReplayable(method: entry.method, path: entry.path)
             ? entryPolicy.retryDecision(attemptNumber: number, createdAt: entry.createdAt, now: now,
                                    serverAsked: serverNotBefore, random: Double.random(in: 0..<1))
             : .fail, for: entry)

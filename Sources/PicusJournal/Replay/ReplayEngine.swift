@@ -110,16 +110,14 @@ public actor ReplayEngine {
     public init(client: JournaledClient, configuration: Configuration = Configuration()) {
         self.client = client
         self.configuration = configuration
-        var dispatcherConfiguration = client.configuration
-        if let lease = configuration.leaseDuration { dispatcherConfiguration.leaseDuration = lease }
-        dispatcher = Dispatcher(journal: client.journal, baseURL: client.baseURL, credentials: client.dispatcher.credentials,
-                                transport: client.dispatcher.transport, configuration: dispatcherConfiguration)
+        leaseDuration = configuration.leaseDuration ?? client.configuration.leaseDuration
     }
 
-    /// Sends the claimed entries: the client's, with this engine's lease duration.
-    private let dispatcher: Dispatcher
+    /// Sends the claimed entries: the client's own, the one dispatcher of the send path.
+    private nonisolated var dispatcher: Dispatcher { client.dispatcher }
     private nonisolated var journal: Journal { dispatcher.journal }
-    private nonisolated var leaseDuration: Duration { dispatcher.configuration.leaseDuration }
+    /// This engine's lease duration, for its claims and their renewals.
+    private let leaseDuration: Duration
     private nonisolated var clock: JournalClock { journal.clock }
 
     /// The entries a drain with these options would send now, without sending them.
@@ -361,20 +359,17 @@ public actor ReplayEngine {
     private nonisolated func replay(_ entry: Entry, claimingNext next: NextClaim?) async throws -> Delivery {
         // The entry was written as replayable; a replayer whose own policy says otherwise ends it unsent.
         guard dispatcher.configuration.retryPolicy.isReplayable(method: entry.method, path: entry.path) else {
-            return try await dispatcher.decline(entry, claimingNext: next)
+            return try await dispatcher.decline(entry, claimingNext: next, leaseDuration: leaseDuration)
         }
         var headers = entry.requestHeaders
         for name in ["authorization", "idempotency-key"] { headers[name] = nil }
-        return try await dispatcher.deliver(entry, headers: headers, body: entry.requestBody, caller: nil, claimingNext: next)
+        return try await dispatcher.deliver(entry, headers: headers, body: entry.requestBody, caller: nil, claimingNext: next,
+                                            leaseDuration: leaseDuration)
     }
 
-    /// An outage, as the replayer counts them: a 503, or no answer for a reason other than credentials or policy.
-    static func isOutage(status: Int?, transportError: TransportError?) -> Bool {
-        transportError.map { $0.kind != .auth && $0.kind != .notReplayed } ?? false || status.map { StatusCode($0).signalsOutage } == true
-    }
 
     private static func isOutage(_ delivery: Delivery) -> Bool {
-        isOutage(status: delivery.response?.status, transportError: delivery.transportError)
+        StatusCode.isOutage(status: delivery.response?.status, transportError: delivery.transportError)
     }
 
     /// Counts consecutive outages and backs the host off after too many.

@@ -57,6 +57,9 @@ public final class Journal: Sendable {
     /// Whether error messages are indexed for full-text search (SQLite with FTS5).
     public let hasFullTextSearch: Bool
     private let ownerLockSlot = OwnerLockSlot()
+    /// Keeps alive the leases of every entry this process is sending on this journal: one renewer
+    /// per journal and process, shared by its clients and replay engines.
+    package let leaseRenewer = LeaseRenewer()
     /// The file this journal opened, to tell when another takes its name.
     let openedIdentity: FileNode?
 

@@ -142,9 +142,13 @@ public struct RetryPolicy: Sendable, Hashable {
     /// Whether a failed token exchange leaves the request it was for worth trying later: by the same
     /// statuses and transport rule as the request's own answer would be, so a 500 this policy
     /// retries is retried from the token exchange too.
-    public func retries(_ error: CredentialError) -> Bool {
-        if let transportError = error.transportError { return retriesTransportFailures && transportError.isRetryableByDefault }
-        return error.status.map(isRetryable(status:)) ?? false
+    ///
+    /// - Parameters:
+    ///   - status: The token exchange's status, when it answered.
+    ///   - transportError: Why it did not, when it did not.
+    public func retriesTokenExchange(status: Int?, transportError: TransportError?) -> Bool {
+        if let transportError { return retriesTransportFailures && transportError.isRetryableByDefault }
+        return status.map(isRetryable(status:)) ?? false
     }
 
     /// The decision after an HTTP response.

@@ -94,6 +94,13 @@ public struct StatusCode: RawRepresentable, Hashable, Comparable, Sendable, Expr
     /// engine counts these toward holding back the whole host.
     public var signalsOutage: Bool { rawValue == 503 }
 
+    /// An outage, as the replayer counts them: a 503, or no answer for a reason other than
+    /// credentials or policy.
+    package static func isOutage(status: Int?, transportError: TransportError?) -> Bool {
+        if let transportError { return transportError.kind != .auth && transportError.kind != .notReplayed }
+        return status.map { StatusCode($0).signalsOutage } ?? false
+    }
+
     /// The codes whose documented disposition is ``Disposition/retryable``: the retry policy's default
     /// ``RetryPolicy/retryableStatuses``.
     public static let retryableByDefault: Set<Int> = Set(documented.filter { $0.value.disposition == .retryable }.keys)

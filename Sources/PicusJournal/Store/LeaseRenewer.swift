@@ -1,12 +1,13 @@
 import Foundation
 import Logging
 
-/// Keeps the leases of the entries one dispatcher is sending alive, while each attempt is in flight
-/// and while its outcome is recorded: a live sender's lease never lapses, however short the lease or
-/// slow the server.
+/// Keeps the leases of the entries this process is sending on one journal alive, while each attempt
+/// is in flight and while its outcome is recorded: a live sender's lease never lapses, however short
+/// the lease or slow the server. There is one per journal and process (``Journal/leaseRenewer``),
+/// whatever number of clients and replay engines send on it.
 ///
-/// One task renews every kept lease, every third of the lease, in one write; it runs while there is
-/// a lease to keep. A sender's keeper costs a lock, not a task and a timer of its own — which, per
+/// One task renews every kept lease, every third of the shortest lease kept, in one write per lease
+/// duration; it runs while there is a lease to keep. A sender's keeper costs a lock, not a task and a timer of its own — which, per
 /// request, woke two threads and the timer manager's. A renewal that fails for a passing reason (the
 /// journal is locked, the disk full) is tried again at the next tick; a renewal the journal refuses
 /// means another sender holds the entry now, and that lease is lost.
@@ -14,6 +15,9 @@ package final class LeaseRenewer: Sendable {
     private struct Kept {
         let entryID: Int64
         let lease: String
+        let duration: Duration
+        /// The sender's logger, which hears of each renewal.
+        let logger: Logger
         var confirmedUntil: Date
         var isLost = false
     }
@@ -25,45 +29,47 @@ package final class LeaseRenewer: Sendable {
     }
 
     private let state = LockedValue(State())
-    private let journal: Journal
-    private let duration: Duration
-    private let logger: Logger
 
-    /// A renewer of leases of `duration` on `journal`'s entries.
-    package init(journal: Journal, duration: Duration, logger: Logger) {
-        self.journal = journal
-        self.duration = duration
-        self.logger = logger
-    }
+    /// A renewer with nothing to keep yet.
+    package init() {}
 
-    /// Starts keeping `lease` on `entryID`, confirmed until `until`, until the keeper is stopped.
-    package func keep(_ lease: String, on entryID: Int64, confirmedUntil until: Date) -> LeaseKeeper {
+    /// Starts keeping `lease` on `journal`'s entry `entryID`, confirmed until `until`, renewed for
+    /// `duration` at a time, until the keeper is stopped; `logger` hears of each renewal.
+    package func keep(
+        _ lease: String, on entryID: Int64, confirmedUntil until: Date, duration: Duration, journal: Journal, logger: Logger
+    ) -> LeaseKeeper {
         let (token, starts) = state.withLock { state in
             let token = state.nextToken
             state.nextToken += 1
-            state.kept[token] = Kept(entryID: entryID, lease: lease, confirmedUntil: until)
+            state.kept[token] = Kept(entryID: entryID, lease: lease, duration: duration, logger: logger, confirmedUntil: until)
             defer { state.isRenewing = true }
             return (token, !state.isRenewing)
         }
-        if starts { startRenewing() }
+        if starts { startRenewing(journal) }
         return LeaseKeeper(lease: lease, token: token, renewer: self)
+    }
+
+    /// A third of the shortest lease kept: every lease is renewed well before it lapses.
+    private var interval: Duration {
+        let shortest = state.withLock { $0.kept.values.map(\.duration).min() } ?? .seconds(30)
+        return max(shortest / 3, .milliseconds(50))
     }
 
     /// The renewing task: it holds the renewer (and so the journal) only while it renews, never
     /// while it sleeps, and ends at the first tick with no lease to keep. Detached: it serves every
     /// sender, so it takes neither the priority nor the task-locals (trace context) of the first.
-    private func startRenewing() {
-        let interval = max(duration / 3, .milliseconds(50))
-        Task.detached { [weak self] in
+    private func startRenewing(_ journal: Journal) {
+        Task.detached { [weak self, weak journal] in
             while true {
+                guard let interval = self?.interval else { return }
                 try? await Task.sleep(for: interval)
-                guard let self, await self.renewAll() else { return }
+                guard let self, let journal, await self.renewAll(on: journal) else { return }
             }
         }
     }
 
     /// Renews every kept lease in one write; false, and the renewing ends, when none is kept.
-    private func renewAll() async -> Bool {
+    private func renewAll(on journal: Journal) async -> Bool {
         let due = state.withLock { state -> [(token: Int, kept: Kept)]? in
             guard !state.kept.isEmpty else {
                 state.isRenewing = false
@@ -73,17 +79,20 @@ package final class LeaseRenewer: Sendable {
         }
         guard let due else { return false }
         guard !due.isEmpty else { return true }
-        let until = journal.clock.now().addingTimeInterval(duration.timeInterval)
-        guard let held = try? await journal.renewLeases(due.map { ($0.kept.entryID, $0.kept.lease) }, until: until) else {
-            return true
-        }
-        state.withLock { state in
-            for (item, isHeld) in zip(due, held) {
-                if isHeld { state.kept[item.token]?.confirmedUntil = until } else { state.kept[item.token]?.isLost = true }
+        let now = journal.clock.now()
+        for (duration, items) in Dictionary(grouping: due, by: \.kept.duration) {
+            let until = now.addingTimeInterval(duration.timeInterval)
+            guard let held = try? await journal.renewLeases(items.map { ($0.kept.entryID, $0.kept.lease) }, until: until) else {
+                continue
             }
-        }
-        for (item, isHeld) in zip(due, held) where isHeld {
-            logger.trace("lease renewed", metadata: ["picus.entry.id": "\(item.kept.entryID)"])
+            state.withLock { state in
+                for (item, isHeld) in zip(items, held) {
+                    if isHeld { state.kept[item.token]?.confirmedUntil = until } else { state.kept[item.token]?.isLost = true }
+                }
+            }
+            for (item, isHeld) in zip(items, held) where isHeld {
+                item.kept.logger.trace("lease renewed", metadata: ["picus.entry.id": "\(item.kept.entryID)"])
+            }
         }
         return true
     }
@@ -101,7 +110,7 @@ package final class LeaseRenewer: Sendable {
     }
 }
 
-/// One sender's lease, kept alive by its dispatcher's ``LeaseRenewer`` until ``stop()``.
+/// One sender's lease, kept alive by its journal's ``LeaseRenewer`` until ``stop()``.
 package final class LeaseKeeper: Sendable {
     /// The lease token.
     package let lease: String
