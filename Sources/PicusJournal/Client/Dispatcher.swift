@@ -40,7 +40,7 @@ package final class Dispatcher: Sendable {
 
     /// A lease token unique to one send or one claim, naming this process's liveness lock.
     package func makeLease() throws -> String {
-        "\(try journal.ownerLock().ownerID)/\(UUID().uuidString.prefix(8).lowercased())"
+        try journal.ownerLock().owner.newLease()
     }
 
     /// Keeps the entry's lease alive through the journal's one renewer until the keeper stops.

@@ -260,7 +260,7 @@ extension Journal {
         // Each entry gets a lease of its own — the claim's token and the entry's id — so that a
         // note one sender leaves about one entry is never read as another's. The claimed rows come
         // back whole from the statement itself, not from a second query.
-        let lease = "state = :inFlight, leaseOwner = IIF(:limit = 1, :owner, :owner || '.' || id), leaseExpiresAt = :until, updatedAt = :now"
+        let lease = "state = :inFlight, leaseOwner = IIF(:limit = 1, :owner, \(Lease.perEntrySQL)), leaseExpiresAt = :until, updatedAt = :now"
         let returning = "RETURNING \(JournalSQL.claimedColumns)"
         // Without a budget in force anywhere, every due candidate may go: the first ones in id
         // order, with no ranking per endpoint (a window over `scan` candidates, per claim).

@@ -15,8 +15,10 @@ import Darwin
 /// it, so a lock that can be taken means the owner is gone. The file lives in `<journal>-owners/`.
 package final class OwnerLock: @unchecked Sendable {
     // Immutable after init; the descriptor is closed only in deinit.
+    /// This process as the owner of the leases it takes on the journal.
+    package let owner: Lease
     /// `host:pid:instance`, the owner part of every lease this process takes.
-    package let ownerID: String
+    package var ownerID: String { owner.owner }
     private let file: String
     private let descriptor: Int32
     // Set under `noteLock` when a note is written: such a file outlives the process, for recovery.
@@ -82,7 +84,7 @@ package final class OwnerLock: @unchecked Sendable {
         guard descriptor >= 0 else {
             throw JournalError(.cannotOpen, "cannot hold the liveness lock \(file): it keeps disappearing", path: journalPath)
         }
-        self.ownerID = "\(host):\(pid):\(instance)"
+        self.owner = Lease(host: host, pid: pid, instance: String(instance))
         self.file = file
         self.descriptor = descriptor
         Self.reserveNoteSpace(descriptor)
@@ -143,10 +145,9 @@ package final class OwnerLock: @unchecked Sendable {
     /// Tests the owner of a lease — `host:pid:instance`, optionally followed by `/token`.
     ///
     package static func test(_ lease: String, journalPath: String) -> Verdict {
-        let owner = lease.split(separator: "/", maxSplits: 1).first.map(String.init) ?? lease
-        let parts = owner.split(separator: ":")
-        guard parts.count == 3, String(parts[0]) == hostName, let pid = Int32(parts[1]) else { return Verdict(liveness: .unknown) }
-        let file = "\(folder(forJournal: journalPath))/\(pid)-\(parts[2]).lock"
+        guard let owner = Lease(owning: lease), owner.host == hostName else { return Verdict(liveness: .unknown) }
+        let pid = owner.pid
+        let file = "\(folder(forJournal: journalPath))/\(pid)-\(owner.instance).lock"
         let descriptor = open(file, O_RDWR | O_CLOEXEC)
         guard descriptor >= 0 else {
             // Every sender makes its file before it takes a lease, and only a writer that found the
@@ -178,10 +179,8 @@ package final class OwnerLock: @unchecked Sendable {
     /// Removes a dead owner's lock file, notes and all, once the writer that took its leases back has
     /// committed; a live owner's file is left alone.
     package static func removeIfDead(_ lease: String, journalPath: String) {
-        let owner = lease.split(separator: "/", maxSplits: 1).first.map(String.init) ?? lease
-        let parts = owner.split(separator: ":")
-        guard parts.count == 3, String(parts[0]) == hostName else { return }
-        let file = "\(folder(forJournal: journalPath))/\(parts[1])-\(parts[2]).lock"
+        guard let owner = Lease(owning: lease), owner.host == hostName else { return }
+        let file = "\(folder(forJournal: journalPath))/\(owner.pid)-\(owner.instance).lock"
         let descriptor = open(file, O_RDWR | O_CLOEXEC)
         guard descriptor >= 0 else { return }
         if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { unlink(file) }
