@@ -24,8 +24,7 @@ public final class ManualClock: Sendable {
 
     /// Moves the clock forward (or, with a negative duration, back).
     public func advance(by duration: Duration) {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        current.withLock { $0 = $0.addingTimeInterval(seconds) }
+        current.withLock { $0 = $0.addingTimeInterval(duration.timeInterval) }
     }
 
     /// Sets the clock to `date`.

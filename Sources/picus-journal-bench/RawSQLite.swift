@@ -54,7 +54,7 @@ final class RawSQLite: @unchecked Sendable {
         sqlite3_reset(attempt)
         let record = try statement(JournalSQL.recordHeld)
         let outcome: [Value] = [.int(number), .int(now), .int(200), .null, .null, .null,
-                                .int(1), .text("succeeded"), .null, .null, .int(0), .int(id)]
+                                .int(1), .text(EntryState.succeeded.rawValue), .null, .null, .int(id)]
         for (index, value) in outcome.enumerated() { bind(value, at: Int32(index + 1), in: record) }
         guard sqlite3_step(record) == SQLITE_DONE else { throw failure("record the outcome") }
         sqlite3_reset(record)

@@ -291,7 +291,7 @@ struct LeaseNoteTests {
         var leases: [String] = []
         var ids: [Int64] = []
         for status in [201, 503] {
-            let lease = "\(try sender!.ownerLock().ownerID)/\(status)"
+            let lease = "\(try sender!.ownerLock().owner.text)/\(status)"
             let entry = try await sender!.insert(NewEntry(
                 method: "POST", path: "/v1/simulations", headers: [:], state: .inFlight, leaseOwner: lease,
                 leaseExpiresAt: Date().addingTimeInterval(3600), createdAt: Date()))

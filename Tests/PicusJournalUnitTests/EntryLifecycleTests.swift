@@ -38,7 +38,6 @@ struct EntryLifecycleTests {
         for event in EntryEvent.allCases {
             #expect(EntryLifecycle.target(of: event, from: .succeeded) == nil, "\(event)")
         }
-        #expect(EntryLifecycle.table.count == EntryEvent.allCases.count)
     }
 
     @Test func theStoreRefusesAnOutcomeTheTableDoesNotAllow() async throws {

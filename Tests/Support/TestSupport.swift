@@ -26,13 +26,9 @@ package func makeClient(
     folder: TemporaryFolder, sandbox: PicusSandbox, refreshToken: String = "sandbox-refresh-token",
     configure: (inout JournaledClient.Configuration) -> Void = { _ in }
 ) throws -> JournaledClient {
-    let journal = try Journal(path: folder.path("journal.sqlite"))
     var configuration = JournaledClient.Configuration()
     configure(&configuration)
-    return JournaledClient(
-        journal: journal, baseURL: sandbox.url,
-        credentials: RefreshTokenCredentials(refreshToken: refreshToken, baseURL: sandbox.url),
-        configuration: configuration)
+    return sandbox.client(on: try Journal(path: folder.path("journal.sqlite")), refreshToken: refreshToken, configuration: configuration)
 }
 
 /// The outcome of running the built `picus-journal` binary.

@@ -124,15 +124,13 @@ extension Journal {
         insert.finish()
         let isSuccess = attempt.outcome == .success
         let moves = transition != nil
-        // A recorded outcome without a transition (a 401 retried inline) keeps the entry and its lease.
-        let keepsLease = false
         try DirectStatement(db, JournalSQL.recordHeld, [
             number, now, attempt.status,
             attempt.transportError?.kind.rawValue,
             (isSuccess ? nil : errorMessage), (isSuccess ? nil : error?.errorCode),
             moves, transition?.state.rawValue, transition?.nextAttemptAt?.unixMilliseconds,
             (transition?.state == .queued ? attempt.serverNotBefore?.unixMilliseconds : nil),
-            keepsLease, entryID,
+            entryID,
         ]).execute()
         try DirectStatement(db, JournalSQL.advanceChangeClock, []).execute()
         if let budget = attempt.budget {
@@ -260,7 +258,7 @@ extension Journal {
         // Each entry gets a lease of its own — the claim's token and the entry's id — so that a
         // note one sender leaves about one entry is never read as another's. The claimed rows come
         // back whole from the statement itself, not from a second query.
-        let lease = "state = :inFlight, leaseOwner = IIF(:limit = 1, :owner, \(Lease.perEntrySQL)), leaseExpiresAt = :until, updatedAt = :now"
+        let lease = "state = :inFlight, leaseOwner = IIF(:limit = 1, :owner, \(LeaseOwner.perEntrySQL)), leaseExpiresAt = :until, updatedAt = :now"
         let returning = "RETURNING \(JournalSQL.claimedColumns)"
         // Without a budget in force anywhere, every due candidate may go: the first ones in id
         // order, with no ranking per endpoint (a window over `scan` candidates, per claim).
@@ -487,7 +485,8 @@ package enum JournalSQL {
     ///
     /// Parameters, by position (bound by name they cost a dictionary of names per outcome): the
     /// attempt's number, now, status, transport error, error message, error code, whether the state
-    /// moves, the state, the next attempt, the server's `notBefore`, whether the lease is kept, the id.
+    /// moves, the state, the next attempt, the server's `notBefore`, the id. An outcome without a move
+    /// (a 401 retried inline) keeps the entry and its lease.
     package static let recordHeld = """
         UPDATE entry SET changeSeq = (SELECT value + 1 FROM changeClock),
             attemptCount = MAX(attemptCount, ?1), updatedAt = ?2,
@@ -495,9 +494,9 @@ package enum JournalSQL {
             state = IIF(?7, ?8, state),
             nextAttemptAt = IIF(?7, ?9, nextAttemptAt),
             notBefore = IIF(?7, ?10, notBefore),
-            leaseOwner = IIF(?7 AND NOT ?11, NULL, leaseOwner),
-            leaseExpiresAt = IIF(?7 AND NOT ?11, NULL, leaseExpiresAt)
-        WHERE id = ?12
+            leaseOwner = IIF(?7, NULL, leaseOwner),
+            leaseExpiresAt = IIF(?7, NULL, leaseExpiresAt)
+        WHERE id = ?11
         """
 
     /// The columns an outcome changes, in the order ``Entry/update(fromOutcomeColumns:)`` reads them.

@@ -16,9 +16,7 @@ import Darwin
 package final class OwnerLock: @unchecked Sendable {
     // Immutable after init; the descriptor is closed only in deinit.
     /// This process as the owner of the leases it takes on the journal.
-    package let owner: Lease
-    /// `host:pid:instance`, the owner part of every lease this process takes.
-    package var ownerID: String { owner.owner }
+    package let owner: LeaseOwner
     private let file: String
     private let descriptor: Int32
     // Set under `noteLock` when a note is written: such a file outlives the process, for recovery.
@@ -84,7 +82,7 @@ package final class OwnerLock: @unchecked Sendable {
         guard descriptor >= 0 else {
             throw JournalError(.cannotOpen, "cannot hold the liveness lock \(file): it keeps disappearing", path: journalPath)
         }
-        self.owner = Lease(host: host, pid: pid, instance: String(instance))
+        self.owner = LeaseOwner(host: host, pid: pid, instance: String(instance))
         self.file = file
         self.descriptor = descriptor
         Self.reserveNoteSpace(descriptor)
@@ -145,7 +143,7 @@ package final class OwnerLock: @unchecked Sendable {
     /// Tests the owner of a lease — `host:pid:instance`, optionally followed by `/token`.
     ///
     package static func test(_ lease: String, journalPath: String) -> Verdict {
-        guard let owner = Lease(owning: lease), owner.host == hostName else { return Verdict(liveness: .unknown) }
+        guard let owner = LeaseOwner(owning: lease), owner.host == hostName else { return Verdict(liveness: .unknown) }
         let pid = owner.pid
         let file = "\(folder(forJournal: journalPath))/\(pid)-\(owner.instance).lock"
         let descriptor = open(file, O_RDWR | O_CLOEXEC)
@@ -179,7 +177,7 @@ package final class OwnerLock: @unchecked Sendable {
     /// Removes a dead owner's lock file, notes and all, once the writer that took its leases back has
     /// committed; a live owner's file is left alone.
     package static func removeIfDead(_ lease: String, journalPath: String) {
-        guard let owner = Lease(owning: lease), owner.host == hostName else { return }
+        guard let owner = LeaseOwner(owning: lease), owner.host == hostName else { return }
         let file = "\(folder(forJournal: journalPath))/\(owner.pid)-\(owner.instance).lock"
         let descriptor = open(file, O_RDWR | O_CLOEXEC)
         guard descriptor >= 0 else { return }

@@ -1,12 +1,13 @@
 import Foundation
 
-/// The lease an entry carries in `leaseOwner` while a sender holds it: `host:pid:instance/token`,
-/// and for a claim of several entries at once `host:pid:instance/token.id`, one per entry.
+/// The owner of the lease an entry carries in `leaseOwner` while a sender holds it. A lease reads
+/// `host:pid:instance/token`, and for a claim of several entries at once `host:pid:instance/token.id`,
+/// one per entry.
 ///
 /// The one writer and the one parser of that text. The owner part names the process and its
 /// liveness lock (``OwnerLock``); the token names one send or one claim, so that a note the sender
 /// leaves about one lease is never read as another's.
-package struct Lease: Sendable, Hashable {
+package struct LeaseOwner: Sendable, Hashable {
     /// The host the owner runs on.
     package let host: String
     /// The owner's process id.
@@ -31,11 +32,11 @@ package struct Lease: Sendable, Hashable {
     }
 
     /// `host:pid:instance`: the owner part of every lease this owner takes.
-    package var owner: String { "\(host):\(pid):\(instance)" }
+    package var text: String { "\(host):\(pid):\(instance)" }
 
     /// A new lease of this owner, for one send or one claim.
     package func newLease() -> String {
-        "\(owner)/\(UUID().uuidString.prefix(8).lowercased())"
+        "\(text)/\(UUID().uuidString.prefix(8).lowercased())"
     }
 
     /// The SQL expression that gives each entry of a claim of several its own lease, from the claim's
