@@ -25,7 +25,15 @@ package final class LeaseRenewer: Sendable {
     private struct State {
         var kept: [Int: Kept] = [:]
         var nextToken = 0
-        var isRenewing = false
+        /// The renewing task in charge, and how long it sleeps between renewals; nil when none runs.
+        /// A task whose generation is no longer this one ends when it wakes.
+        var renewing: (generation: Int, interval: Duration)?
+        var generation = 0
+
+        /// A third of the shortest lease kept: every lease is renewed well before it lapses.
+        var interval: Duration {
+            max((kept.values.map(\.duration).min() ?? .seconds(30)) / 3, .milliseconds(50))
+        }
     }
 
     private let state = LockedValue(State())
@@ -38,41 +46,50 @@ package final class LeaseRenewer: Sendable {
     package func keep(
         _ lease: String, on entryID: Int64, confirmedUntil until: Date, duration: Duration, journal: Journal, logger: Logger
     ) -> LeaseKeeper {
-        let (token, starts) = state.withLock { state in
+        let (token, generation) = state.withLock { state -> (Int, Int?) in
             let token = state.nextToken
             state.nextToken += 1
             state.kept[token] = Kept(entryID: entryID, lease: lease, duration: duration, logger: logger, confirmedUntil: until)
-            defer { state.isRenewing = true }
-            return (token, !state.isRenewing)
+            // A task asleep for longer than this lease allows is replaced, not waited for.
+            if let renewing = state.renewing, renewing.interval <= state.interval { return (token, nil) }
+            state.generation += 1
+            state.renewing = (state.generation, state.interval)
+            return (token, state.generation)
         }
-        if starts { startRenewing(journal) }
+        if let generation { startRenewing(journal, generation: generation) }
         return LeaseKeeper(lease: lease, token: token, renewer: self)
     }
 
-    /// A third of the shortest lease kept: every lease is renewed well before it lapses.
-    private var interval: Duration {
-        let shortest = state.withLock { $0.kept.values.map(\.duration).min() } ?? .seconds(30)
-        return max(shortest / 3, .milliseconds(50))
+    /// How long the task of `generation` sleeps next; nil when another task has taken over.
+    private func nextInterval(of generation: Int) -> Duration? {
+        state.withLock { state in
+            guard state.renewing?.generation == generation else { return nil }
+            let interval = state.interval
+            state.renewing = (generation, interval)
+            return interval
+        }
     }
 
     /// The renewing task: it holds the renewer (and so the journal) only while it renews, never
     /// while it sleeps, and ends at the first tick with no lease to keep. Detached: it serves every
     /// sender, so it takes neither the priority nor the task-locals (trace context) of the first.
-    private func startRenewing(_ journal: Journal) {
+    private func startRenewing(_ journal: Journal, generation: Int) {
         Task.detached { [weak self, weak journal] in
             while true {
-                guard let interval = self?.interval else { return }
+                guard let interval = self?.nextInterval(of: generation) else { return }
                 try? await Task.sleep(for: interval)
-                guard let self, let journal, await self.renewAll(on: journal) else { return }
+                guard let self, let journal, await self.renewAll(on: journal, generation: generation) else { return }
             }
         }
     }
 
-    /// Renews every kept lease in one write; false, and the renewing ends, when none is kept.
-    private func renewAll(on journal: Journal) async -> Bool {
+    /// Renews every kept lease in one write per lease duration; false, and the task ends, when none
+    /// is kept or another task has taken over.
+    private func renewAll(on journal: Journal, generation: Int) async -> Bool {
         let due = state.withLock { state -> [(token: Int, kept: Kept)]? in
+            guard state.renewing?.generation == generation else { return nil }
             guard !state.kept.isEmpty else {
-                state.isRenewing = false
+                state.renewing = nil
                 return nil
             }
             return state.kept.filter { !$0.value.isLost }.map { ($0.key, $0.value) }
