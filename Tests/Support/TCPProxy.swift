@@ -86,6 +86,11 @@ package final class TCPProxy: @unchecked Sendable {
         closeAll(settingMode: .forwarding)
     }
 
+    /// The bytes forwarded from clients to the server so far.
+    package func forwarded() async -> Int {
+        lock.withLock { counters.forwardedFromClients }
+    }
+
     /// Returns once the counters satisfy `condition`.
     package func until(_ condition: @escaping @Sendable (Counters) -> Bool) async {
         await withCheckedContinuation { continuation in

@@ -118,21 +118,6 @@ extension Data {
     }
 }
 
-/// The stderr of a `RunningProcess`, appended to from the pipe's reading thread.
-private final class ErrorOutput: @unchecked Sendable {
-    // Guarded by `lock`.
-    private let lock = NSLock()
-    private var data = Data()
-
-    package func append(_ more: Data) {
-        lock.withLock { data.append(more) }
-    }
-
-    package var text: String {
-        lock.withLock { String(decoding: data, as: UTF8.self) }
-    }
-}
-
 /// A `picus-journal` process the test talks to while it runs: its stdout arrives line by line.
 package final class RunningProcess: @unchecked Sendable {
     // `process` is configured before it starts and only read afterwards; `lines` is consumed by one test.
@@ -141,10 +126,11 @@ package final class RunningProcess: @unchecked Sendable {
     private let exit: Task<Int32, any Error>
     private let pipe = Pipe()
     private let errorPipe = Pipe()
-    private let errorOutput = ErrorOutput()
+    /// Appended to from the pipe's reading thread.
+    private let errorOutput = LockedValue(Data())
 
     /// What the process wrote to stderr so far: a crash's message, for a failed expectation to show.
-    package var stderr: String { errorOutput.text }
+    package var stderr: String { errorOutput.withLock { String(decoding: $0, as: UTF8.self) } }
 
     package init(_ arguments: [String], environment: [String: String] = [:]) throws {
         process.executableURL = Products.cli
@@ -161,7 +147,7 @@ package final class RunningProcess: @unchecked Sendable {
             if data.isEmpty {
                 handle.readabilityHandler = nil
             } else {
-                errorOutput.append(data)
+                errorOutput.withLock { $0.append(data) }
             }
         }
         let (lines, continuation) = AsyncStream<String>.makeStream()

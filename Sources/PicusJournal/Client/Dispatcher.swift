@@ -151,7 +151,7 @@ package final class Dispatcher: Sendable {
             tracing.end(span, status: observation.status)
 
             if StatusCode(observation.status).disposition == .refreshThenPermanent, usesCredentials, !hasRefreshed, let credentials {
-                metrics.attempt(endpoint: entry.endpoint, outcome: .refresh, status: 401, transportError: nil, duration: duration)
+                metrics.attempt(endpoint: entry.endpoint, outcome: .refresh, status: observation.status, transportError: nil, duration: duration)
                 let attempt = observation.attempt(number: number, startedAt: startedAt, durationMs: durationMs, outcome: .refresh)
                 let updated = try await recordPatiently(attempt, entry: entry, keeper: keeper, then: nil)
                 if let token { await credentials.invalidate(token) }

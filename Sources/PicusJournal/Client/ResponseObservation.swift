@@ -52,7 +52,7 @@ package struct ResponseObservation: Sendable {
             // Stored as the epoch seconds it means, whichever way the server wrote it.
             rateLimitReset: timing.rateLimitReset.flatMap { $0 == .distantFuture ? nil : Int64($0.timeIntervalSince1970.rounded()) },
             serverNotBefore: timing.earliestRetry)
-        recorded.budget = timing.budget.map { ($0.remaining, $0.resetAt, $0.windowLimit) }
+        recorded.budget = timing.budget
     }
 
     /// The attempt to record for this response.

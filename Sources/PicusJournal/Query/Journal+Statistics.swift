@@ -66,7 +66,7 @@ package struct StatisticsPlan: Sendable {
             GROUP BY entry.lastErrorMessage ORDER BY n DESC, message LIMIT ?
             """, [.integer(Int64(topErrorCount))])
         oldest = fragment("""
-            \(dialect.entrySelection) WHERE \(clause.sql) AND entry.state IN (\(EntryLifecycle.sqlList(EntryLifecycle.sources(of: .claim)))) ORDER BY entry.createdAt, entry.id LIMIT 1
+            \(dialect.entrySelection) WHERE \(clause.sql) AND entry.state IN (\(Journal.waitingStates)) ORDER BY entry.createdAt, entry.id LIMIT 1
             """)
         guard let grouping else {
             groups = nil

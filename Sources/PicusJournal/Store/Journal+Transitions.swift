@@ -95,15 +95,12 @@ extension Journal {
             throw JournalError(.notFound, "entry \(entryID) vanished while its attempt was recorded", entryID: entryID)
         }
         let holds = current.text(0) == leaseOwner
-        let state = current.text(1).flatMap(EntryState.init(rawValue:))
         current.finish()
         guard holds else { return (try readBack(entryID, base: base, in: db), false) }
-        if let transition {
-            // An outcome moves a held entry from inFlight, by one of the table's outcome events.
-            guard let event = EntryLifecycle.outcome(leadingTo: transition.state), let state else {
-                throw JournalError(.invalidTransition, "an attempt cannot leave entry \(entryID) \(transition.state.rawValue)", entryID: entryID)
-            }
-            _ = try EntryLifecycle.apply(event, to: state, entryID: entryID)
+        // A held lease means the entry is inFlight (every event that leaves inFlight clears the
+        // lease): the outcome must be one of the table's events from there.
+        if let transition, EntryLifecycle.outcome(leadingTo: transition.state) == nil {
+            throw JournalError(.invalidTransition, "an attempt cannot leave entry \(entryID) \(transition.state.rawValue)", entryID: entryID)
         }
         let error = attempt.error
         let errorMessage = error?.message ?? attempt.transportError?.historyMessage
@@ -197,7 +194,7 @@ extension Journal {
     /// dry run and the wake-up all share.
     /// The waiting states as SQL literals, spelled from ``EntryState``: the partial index
     /// `entry_due` serves a query only when its WHERE clause names them literally.
-    static let waitingStates = EntryLifecycle.sqlList(EntryLifecycle.sources(of: .claim))
+    package static let waitingStates = EntryLifecycle.sqlList(EntryLifecycle.sources(of: .claim))
 
     static func dueClause(_ filter: ClaimFilter) -> String {
         dueClause(byID: filter.id != nil)
@@ -342,15 +339,15 @@ extension Journal {
                 let outcome: Attempt.Outcome
                 if let note = verdict.note, let status, (200..<300).contains(status) {
                     // The server answered 2xx: record what its sender could not, and send nothing again.
-                    (state, outcome) = (try EntryLifecycle.apply(.recoverDelivered, to: .inFlight, entryID: id), .success)
+                    (state, outcome) = (EntryLifecycle.edge(.recoverDelivered).to, .success)
                     message = "its sender got HTTP \(status) but could not record it then (\(note.reason)); recorded from the note it left"
                 } else {
                     let what = verdict.note.map { note in
                         "its sender got \(note.status.map { "HTTP \($0)" } ?? "no answer") but could not record it (\(note.reason))"
                     } ?? "the process sending it stopped before recording the outcome; the server may have received it"
                     (state, outcome) = replay
-                        ? (try EntryLifecycle.apply(.recoverForReplay, to: .inFlight, entryID: id), .retryable)
-                        : (try EntryLifecycle.apply(.recoverParked, to: .inFlight, entryID: id), .permanent)
+                        ? (EntryLifecycle.edge(.recoverForReplay).to, .retryable)
+                        : (EntryLifecycle.edge(.recoverParked).to, .permanent)
                     message = "\(what); " + (replay ? "replaying with the same Idempotency-Key" : "parked for an operator (requeue to send it again)")
                 }
                 try db.execute(sql: """
@@ -472,7 +469,7 @@ package enum JournalSQL {
         """
 
     /// Who may record an entry's outcome: its lease holder, read in the recording transaction.
-    package static let leaseHolder = "SELECT leaseOwner, state FROM entry WHERE id = ?"
+    package static let leaseHolder = "SELECT leaseOwner FROM entry WHERE id = ?"
 
     /// An attempt's outcome, recorded by the sender that holds the lease (or saw a success on an
     /// entry nobody is sending): the count, the last status and error, and — with a transition

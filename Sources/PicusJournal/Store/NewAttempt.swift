@@ -18,7 +18,7 @@ package struct NewAttempt: Sendable {
     package var serverNotBefore: Date?
     /// The endpoint's rate-limit budget the answer told: requests remaining until when (clamped to
     /// the policy's longest wait). A spent budget holds the endpoint back until the reset.
-    package var budget: (remaining: Int, resetAt: Date, windowLimit: Int?)?
+    package var budget: ServerTiming.Budget?
 
     package init(
         number: Int, startedAt: Date, durationMs: Double, status: Int? = nil, transportError: TransportError? = nil,

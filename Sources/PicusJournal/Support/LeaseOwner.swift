@@ -34,6 +34,9 @@ package struct LeaseOwner: Sendable, Hashable {
     /// `host:pid:instance`: the owner part of every lease this owner takes.
     package var text: String { "\(host):\(pid):\(instance)" }
 
+    /// `pid-instance.lock`: the name of the owner's liveness lock in the journal's owners folder.
+    package var lockFileName: String { "\(pid)-\(instance).lock" }
+
     /// A new lease of this owner, for one send or one claim.
     package func newLease() -> String {
         "\(text)/\(UUID().uuidString.prefix(8).lowercased())"

@@ -42,7 +42,8 @@ package final class OwnerLock: @unchecked Sendable {
         let instance = UUID().uuidString.prefix(8).lowercased()
         let pid = getpid()
         let folder = Self.folder(forJournal: journalPath)
-        let file = "\(folder)/\(pid)-\(instance).lock"
+        let owner = LeaseOwner(host: host, pid: pid, instance: String(instance))
+        let file = "\(folder)/\(owner.lockFileName)"
         var descriptor: Int32 = -1
         // Other processes sweep the folder: one may find the new file unlocked and remove it between
         // open and flock, or remove the folder's last file as it is made. Take the lock, then check that
@@ -82,7 +83,7 @@ package final class OwnerLock: @unchecked Sendable {
         guard descriptor >= 0 else {
             throw JournalError(.cannotOpen, "cannot hold the liveness lock \(file): it keeps disappearing", path: journalPath)
         }
-        self.owner = LeaseOwner(host: host, pid: pid, instance: String(instance))
+        self.owner = owner
         self.file = file
         self.descriptor = descriptor
         Self.reserveNoteSpace(descriptor)
@@ -145,7 +146,7 @@ package final class OwnerLock: @unchecked Sendable {
     package static func test(_ lease: String, journalPath: String) -> Verdict {
         guard let owner = LeaseOwner(owning: lease), owner.host == hostName else { return Verdict(liveness: .unknown) }
         let pid = owner.pid
-        let file = "\(folder(forJournal: journalPath))/\(pid)-\(owner.instance).lock"
+        let file = "\(folder(forJournal: journalPath))/\(owner.lockFileName)"
         let descriptor = open(file, O_RDWR | O_CLOEXEC)
         guard descriptor >= 0 else {
             // Every sender makes its file before it takes a lease, and only a writer that found the
@@ -178,7 +179,7 @@ package final class OwnerLock: @unchecked Sendable {
     /// committed; a live owner's file is left alone.
     package static func removeIfDead(_ lease: String, journalPath: String) {
         guard let owner = LeaseOwner(owning: lease), owner.host == hostName else { return }
-        let file = "\(folder(forJournal: journalPath))/\(owner.pid)-\(owner.instance).lock"
+        let file = "\(folder(forJournal: journalPath))/\(owner.lockFileName)"
         let descriptor = open(file, O_RDWR | O_CLOEXEC)
         guard descriptor >= 0 else { return }
         if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { unlink(file) }

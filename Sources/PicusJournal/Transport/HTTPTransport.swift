@@ -122,8 +122,8 @@ public struct TransportError: Error, Sendable, Hashable, CustomStringConvertible
 
         /// The kind with this stored name, or nil for a name this version does not know.
         public init?(rawValue: String) {
-            guard Self.allCases.contains(where: { $0.rawValue == rawValue }) else { return nil }
-            self.rawValue = rawValue
+            guard let kind = Self.byName[rawValue] else { return nil }
+            self = kind
         }
 
         private init(_ name: String) { rawValue = name }
@@ -153,6 +153,13 @@ public struct TransportError: Error, Sendable, Hashable, CustomStringConvertible
 
         /// Every kind this version knows.
         public static let allCases: [Kind] = [.offline, .refused, .reset, .timeout, .dns, .tls, .cancelled, .auth, .abandoned, .notReplayed, .other]
+
+        /// The kinds by stored name, for reading a journal.
+        private static let byName = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
+        /// The kinds that fail before any byte of the request leaves.
+        fileprivate static let failingBeforeSending: Set<Kind> = [.offline, .refused, .dns, .tls, .auth, .notReplayed]
+        /// The kinds the default policy retries, when the outcome is known.
+        fileprivate static let retryableByDefault: Set<Kind> = [.offline, .refused, .reset, .timeout, .dns, .cancelled, .abandoned]
 
         /// The stored name.
         public var description: String { rawValue }
@@ -197,7 +204,7 @@ public struct TransportError: Error, Sendable, Hashable, CustomStringConvertible
     }
 
     private static func defaultPhase(of kind: Kind) -> Phase {
-        [.offline, .refused, .dns, .tls, .auth, .notReplayed].contains(kind) ? .beforeSending : .afterSending
+        Kind.failingBeforeSending.contains(kind) ? .beforeSending : .afterSending
     }
 
     /// Whether the server may have received the request although no status came back.
@@ -215,7 +222,7 @@ public struct TransportError: Error, Sendable, Hashable, CustomStringConvertible
     /// always is: nothing that may have happened is written off as permanent.
     public var isRetryableByDefault: Bool {
         if isOutcomeUnknown { return true }
-        return [.offline, .refused, .reset, .timeout, .dns, .cancelled, .abandoned].contains(kind)
+        return Kind.retryableByDefault.contains(kind)
     }
 }
 
