@@ -45,8 +45,8 @@ extension Journal {
                                                 arguments: [state.rawValue]) ?? 0
             }
             let earliestDue = try Int64.fetchOne(db.cachedStatement(sql: """
-                SELECT MIN(MAX(COALESCE(nextAttemptAt, 0), COALESCE(notBefore, 0))) FROM entry WHERE state IN (?, ?)
-                """), arguments: [EntryState.queued.rawValue, EntryState.pending.rawValue])
+                SELECT MIN(MAX(COALESCE(nextAttemptAt, 0), COALESCE(notBefore, 0))) FROM entry WHERE state IN (\(Self.waitingStates))
+                """))
             let holds = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM hold WHERE until > ?"),
                                          arguments: [now.unixMilliseconds]) ?? 0
             let age = earliestDue.map { max(0, Double(now.unixMilliseconds - $0) / 1000) } ?? 0
@@ -58,21 +58,14 @@ extension Journal {
     /// lease that can be taken back — now for a sender that is provably dead, at its expiry for one
     /// that cannot be tested. Nil when nothing waits.
     public func nextWakeDate() async throws -> Date? {
-        let path = self.path
-        return try await read { db in
-            let due = try Int64.fetchOne(db, sql: """
+        let due = try await read { db in
+            try Int64.fetchOne(db, sql: """
                 SELECT MIN(MAX(COALESCE(entry.nextAttemptAt, 0), COALESCE(entry.notBefore, 0),
                                COALESCE((SELECT MAX(until) FROM hold WHERE hold.key IN (entry.endpoint, '*')), 0)))
-                FROM entry WHERE entry.state IN (?, ?)
-                """, arguments: [EntryState.queued.rawValue, EntryState.pending.rawValue]).map(Date.init(unixMilliseconds:))
-            let leases = try Row.fetchAll(db, sql: "SELECT leaseOwner, leaseExpiresAt FROM entry WHERE state = ?",
-                                          arguments: [EntryState.inFlight.rawValue])
-            let now = self.clock.now()
-            let recoverable = leases.compactMap { row -> Date? in
-                let expiry = (row["leaseExpiresAt"] as Int64?).map(Date.init(unixMilliseconds:)) ?? .distantPast
-                return OwnerLock.recoverableAt(lease: row["leaseOwner"], expiresAt: expiry, journalPath: path, now: now)
-            }
-            return ([due].compactMap { $0 } + recoverable).min()
+                FROM entry WHERE entry.state IN (\(Journal.waitingStates))
+                """).map(Date.init(unixMilliseconds:))
         }
+        let recoverable = try await recoverableLeaseTimes(now: clock.now())
+        return ([due].compactMap { $0 } + recoverable).min()
     }
 }

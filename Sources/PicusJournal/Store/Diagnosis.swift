@@ -85,18 +85,10 @@ extension Journal {
 
         checks.append(permissionCheck())
 
-        let path = self.path
-        let (oldest, abandoned, search) = try await read { db in
-            let oldest = try Entry.fetchOne(db, sql: "\(Self.entrySelection) WHERE entry.state IN (?, ?) ORDER BY entry.createdAt LIMIT 1",
-                                            arguments: [EntryState.queued.rawValue, EntryState.pending.rawValue])
-            // Abandoned: a sender that is provably gone, or untestable with its lease run out.
-            let abandoned = try Row.fetchAll(db, sql: "SELECT leaseOwner, leaseExpiresAt FROM entry WHERE state = ?",
-                                             arguments: [EntryState.inFlight.rawValue]).filter { row in
-                let expiry = (row["leaseExpiresAt"] as Int64?).map(Date.init(unixMilliseconds:)) ?? .distantPast
-                return OwnerLock.recoverableAt(lease: row["leaseOwner"], expiresAt: expiry, journalPath: path, now: now)
-                    .map { $0 <= now } ?? false
-            }.count
-            return (oldest, abandoned, self.hasFullTextSearch)
+        let abandoned = try await recoverableLeaseTimes(now: now).filter { $0 <= now }.count
+        let (oldest, search) = try await read { db in
+            let oldest = try Entry.fetchOne(db, sql: "\(Self.entrySelection) WHERE entry.state IN (\(Self.waitingStates)) ORDER BY entry.createdAt LIMIT 1")
+            return (oldest, self.hasFullTextSearch)
         }
         if let oldest {
             let overdue = (oldest.dueAt ?? oldest.createdAt) < now.addingTimeInterval(-3600)

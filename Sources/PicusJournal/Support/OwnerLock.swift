@@ -139,6 +139,17 @@ package final class OwnerLock: @unchecked Sendable {
         package var liveness: Liveness
         /// The owner's note about this lease, if it let go of it.
         package var note: Note?
+
+        /// When the lease may be taken back: now when its owner is dead or gave it up with a note, at
+        /// its expiry when the owner cannot be tested, never while the owner lives.
+        package func recoverableAt(expiry: Date, now: Date) -> Date? {
+            if note != nil { return now }
+            switch liveness {
+            case .dead: return now
+            case .alive: return nil
+            case .unknown: return expiry
+            }
+        }
     }
 
     /// Tests the owner of a lease — `host:pid:instance`, optionally followed by `/token`.
@@ -160,19 +171,6 @@ package final class OwnerLock: @unchecked Sendable {
             return Verdict(liveness: .dead, note: note)
         }
         return Verdict(liveness: isStopped(pid) ? .unknown : .alive, note: note)
-    }
-
-    /// When a lease may be taken back: now when its owner is dead or gave it up with a note, at its
-    /// expiry when the owner cannot be tested, never while the owner lives.
-    package static func recoverableAt(lease: String?, expiresAt: Date, journalPath: String, now: Date) -> Date? {
-        guard let lease else { return now }
-        let verdict = test(lease, journalPath: journalPath)
-        if verdict.note != nil { return now }
-        switch verdict.liveness {
-        case .dead: return now
-        case .alive: return nil
-        case .unknown: return expiresAt
-        }
     }
 
     /// Removes a dead owner's lock file, notes and all, once the writer that took its leases back has
