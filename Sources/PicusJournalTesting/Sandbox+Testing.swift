@@ -39,7 +39,7 @@ extension PicusSandbox {
         on journal: Journal, refreshToken: String = "sandbox-refresh-token",
         configuration: JournaledClient.Configuration = JournaledClient.Configuration()
     ) -> JournaledClient {
-        let credentials = RefreshTokenCredentials(refreshToken: refreshToken, baseURL: url, clock: journal.configuration.clock)
+        let credentials = RefreshTokenCredentials(refreshToken: refreshToken, baseURL: url)
         return JournaledClient(journal: journal, baseURL: url, credentials: credentials, configuration: configuration)
     }
 }

@@ -71,7 +71,7 @@ struct APIOptions: ParsableArguments {
         configuration.metrics = metrics
         configuration.retryPolicy = retryPolicy
         let credentials = token.map {
-            RefreshTokenCredentials(refreshToken: $0, baseURL: baseURL, timeout: configuration.timeout)
+            RefreshTokenCredentials(refreshToken: $0, baseURL: baseURL)
         }
         return JournaledClient(journal: journal, baseURL: baseURL, credentials: credentials, configuration: configuration)
     }

@@ -26,15 +26,15 @@ struct CredentialsTests {
         try await withSandbox { sandbox in
             let clock = ManualClock(Date())
             let credentials = RefreshTokenCredentials(
-                refreshToken: "sandbox-refresh-token", baseURL: sandbox.url, refreshMargin: .seconds(120),
-                clock: clock.journalClock)
+                refreshToken: "sandbox-refresh-token", baseURL: sandbox.url, refreshMargin: .seconds(120))
+            let exchange = TokenExchange(clock: clock.journalClock)
 
-            let first = try await credentials.accessToken()
+            let first = try await credentials.accessToken(through: exchange)
             clock.advance(by: .seconds(7200 - 121))
-            let stillValid = try await credentials.accessToken()
+            let stillValid = try await credentials.accessToken(through: exchange)
             // Inside the margin however long the exchange took (the clock started before it).
             clock.advance(by: .seconds(200))
-            let refreshed = try await credentials.accessToken()
+            let refreshed = try await credentials.accessToken(through: exchange)
 
             #expect(first == stillValid)
             #expect(refreshed != first)

@@ -11,7 +11,7 @@ import PicusJournalTestSupport
 /// A token that never changes, for servers that do no token exchange.
 struct FixedToken: CredentialProvider {
     let token: String
-    func accessToken() async throws -> String { token }
+    func accessToken(through exchange: TokenExchange) async throws -> String { token }
     func invalidate(_ token: String) async {}
 }
 

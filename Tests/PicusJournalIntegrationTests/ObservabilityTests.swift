@@ -1,5 +1,6 @@
 import CoreMetrics
 import Foundation
+import HTTPTypes
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -111,7 +112,7 @@ struct TracingTests {
             }
             #expect(delivery.entry.state == .queued)
 
-            let first = try #require(tracer.finishedSpans.first { $0.kind == .client })
+            let first = try #require(tracer.finishedSpans.first { $0.kind == .client && $0.attributes["picus.token_exchange"] == nil })
             #expect(first.operationName == "POST /v1/simulations")
             #expect(first.traceID == callerTrace)
             #expect(first.parentSpanID == callerSpan)
@@ -132,7 +133,7 @@ struct TracingTests {
                 _ = try await ReplayEngine(client: replayer).drain(ReplayEngine.DrainOptions(force: true))
                 return span.context.inMemorySpanContext!.spanID
             }
-            let replayed = try #require(tracer.finishedSpans.first { $0.kind == .client })
+            let replayed = try #require(tracer.finishedSpans.first { $0.kind == .client && $0.attributes["picus.token_exchange"] == nil })
             #expect(replayed.traceID == callerTrace, "the replay continues the caller's trace")
             #expect(replayed.parentSpanID == callerSpan, "its parent is the caller's span")
             #expect(replayed.links.count == 1)
@@ -146,6 +147,39 @@ struct TracingTests {
             #expect(sent.count == 2)
             #expect(sent.allSatisfy { $0.headers[InMemoryTracer.traceIDKey] == callerTrace })
             #expect(sent.last?.headers[InMemoryTracer.spanIDKey] == replayed.spanID)
+        }
+    }
+
+    @Test func theTokenExchangeTravelsTheClientsTransportTracingAndMetrics() async throws {
+        let folder = try TemporaryFolder()
+        let tracer = InMemoryTracer()
+        let metrics = TestMetrics()
+        let transport = RecordingTransport()
+        try await withSandbox(.unlimited) { sandbox in
+            let client = JournaledClient(
+                journal: try Journal(path: folder.path("journal.sqlite")), baseURL: sandbox.url,
+                credentials: RefreshTokenCredentials(refreshToken: "sandbox-refresh-token", baseURL: sandbox.url),
+                transport: transport,
+                configuration: { var c = JournaledClient.Configuration(); c.tracer = tracer; c.metrics = JournalMetrics(factory: metrics); return c }())
+            let callerTrace = try await tracer.withSpan("caller") { span in
+                _ = try await client.send(.get("/v1/agents"))
+                return span.context.inMemorySpanContext!.traceID
+            }
+
+            #expect(transport.paths == ["/v1/auth/token", "/v1/agents"], "the exchange went through the client's transport")
+            let exchange = try #require(tracer.finishedSpans.first { $0.operationName == "POST /v1/auth/token" })
+            #expect(exchange.kind == .client)
+            #expect(exchange.traceID == callerTrace, "the exchange is part of the caller's trace")
+            #expect(exchange.attributes["http.response.status_code"]?.toSpanAttribute() == 200)
+            let secrets = await ["sandbox-refresh-token"] + sandbox.issuedAccessTokens()
+            #expect(secrets.count == 2)
+            var values: [String] = []
+            exchange.attributes.forEach { name, attribute in values.append("\(name)=\(attribute)") }
+            #expect(values.count >= 5)
+            #expect(!values.contains { value in secrets.contains { value.contains($0) } }, "a span attribute carries a secret: \(values)")
+            #expect(metrics.counterTotal(label: JournalMetrics.Name.tokenExchanges, dimensions: [("status", "200")]) == 1)
+            #expect(try metrics.expectTimer(JournalMetrics.Name.tokenExchangeDuration).values.count == 1)
+            #expect(try await client.journal.entries(matching: JournalQuery()).map(\.path) == ["/v1/agents"], "the exchange is never journaled")
         }
     }
 
@@ -276,4 +310,15 @@ struct ObservabilityCLITests {
 private func httpGet(_ url: String) async throws -> (status: Int, body: String) {
     let (data, response) = try await URLSession.shared.data(from: try #require(URL(string: url)))
     return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+}
+
+/// The default transport, keeping the path of every request it sent.
+final class RecordingTransport: HTTPTransport {
+    private let sent = LockedValue<[String]>([])
+    var paths: [String] { sent.withLock { $0 } }
+
+    func send(_ request: HTTPRequest, body: Data?, options: TransportOptions) async throws -> TransportResponse {
+        sent.withLock { $0.append(request.path ?? "") }
+        return try await DefaultTransport.shared.send(request, body: body, options: options)
+    }
 }

@@ -7,8 +7,10 @@ import HTTPTypes
 public protocol CredentialProvider: Sendable {
     /// A valid access token, refreshed first if it is about to expire.
     ///
+    /// - Parameter exchange: The client's way to the token endpoint — its transport, timeout, clock,
+    ///   tracing and metrics. A provider that fetches tokens over HTTP sends through it.
     /// - Throws: ``CredentialError`` when no token can be had.
-    func accessToken() async throws -> String
+    func accessToken(through exchange: TokenExchange) async throws -> String
 
     /// Forgets a token the server refused (a 401), so the next ``accessToken()`` fetches a new one.
     func invalidate(_ token: String) async
@@ -21,6 +23,11 @@ public protocol CredentialProvider: Sendable {
 extension CredentialProvider {
     /// None by default: the client still scrubs the token it sent.
     public func heldSecrets() async -> [String] { [] }
+
+    /// A valid access token, fetched outside any client (``TokenExchange/init(transport:timeout:clock:)``'s defaults).
+    public func accessToken() async throws -> String {
+        try await accessToken(through: TokenExchange())
+    }
 }
 
 /// Why an access token could not be obtained.
@@ -70,10 +77,7 @@ public struct CredentialError: Error, Sendable, CustomStringConvertible {
 public actor RefreshTokenCredentials: CredentialProvider {
     private let refreshToken: String
     private let tokenURL: URL
-    private let transport: any HTTPTransport
     private let refreshMargin: Duration
-    private let timeout: Duration
-    private let clock: JournalClock
     private var current: (token: String, expiresAt: Date)?
     /// Every access token handed out, newest last (bounded): a server may echo an old one.
     private var issued: [String] = []
@@ -87,37 +91,26 @@ public actor RefreshTokenCredentials: CredentialProvider {
     /// - Parameters:
     ///   - refreshToken: The refresh token a person generated in the Picus console.
     ///   - baseURL: The API's base URL.
-    ///   - transport: How to reach it.
     ///   - refreshMargin: How long before expiry a token counts as expired.
-    ///   - timeout: How long the exchange may take.
-    ///   - clock: Where expiry is read against; pass the journal's (``Journal/Configuration/clock``) when it is not the system's.
-    public init(
-        refreshToken: String, baseURL: URL, transport: any HTTPTransport = DefaultTransport.shared,
-        refreshMargin: Duration = .seconds(120), timeout: Duration = .seconds(30),
-        clock: JournalClock = .system
-    ) {
+    public init(refreshToken: String, baseURL: URL, refreshMargin: Duration = .seconds(120)) {
         self.refreshToken = refreshToken
         self.tokenURL = baseURL.appendingPathComponent("v1/auth/token")
-        self.transport = transport
         self.refreshMargin = refreshMargin
-        self.timeout = timeout
-        self.clock = clock
     }
 
-    public func accessToken() async throws -> String {
-        if let current, current.expiresAt.addingTimeInterval(-refreshMargin.timeInterval) > clock.now() {
+    public func accessToken(through exchange: TokenExchange) async throws -> String {
+        if let current, current.expiresAt.addingTimeInterval(-refreshMargin.timeInterval) > exchange.clock.now() {
             return current.token
         }
-        if let exchange {
-            return try await exchange.value.token
+        if let running = self.exchange {
+            return try await running.value.token
         }
-        let task = Task { [refreshToken, tokenURL, transport, timeout, clock, issued] in
-            try await Self.exchange(refreshToken: refreshToken, at: tokenURL, transport: transport, timeout: timeout,
-                                    secrets: [refreshToken] + issued, clock: clock)
+        let task = Task { [refreshToken, tokenURL, issued] in
+            try await Self.exchange(refreshToken: refreshToken, at: tokenURL, through: exchange, secrets: [refreshToken] + issued)
         }
-        exchange = task
+        self.exchange = task
         exchangeCount += 1
-        defer { exchange = nil }
+        defer { self.exchange = nil }
         let fresh = try await task.value
         current = fresh
         issued.append(fresh.token)
@@ -134,20 +127,16 @@ public actor RefreshTokenCredentials: CredentialProvider {
     }
 
     private static func exchange(
-        refreshToken: String, at url: URL, transport: any HTTPTransport, timeout: Duration, secrets: [String],
-        clock: JournalClock
+        refreshToken: String, at url: URL, through exchange: TokenExchange, secrets: [String]
     ) async throws -> (token: String, expiresAt: Date) {
         let body = try JSONEncoder().encode(["refresh_token": refreshToken])
         let request = HTTPRequest(method: .post, url: url,
                                   headerFields: [.contentType: "application/json", .accept: "application/json"])
         let response: TransportResponse
         do {
-            response = try await transport.send(request, body: body, options: TransportOptions(
-                timeout: timeout, maximumErrorBodySize: ErrorBody.defaultCap + ErrorBody.scrubbingMargin))
+            response = try await exchange.send(request, body: body)
         } catch let error as TransportError {
             throw CredentialError(transportError: error)
-        } catch {
-            throw CredentialError(transportError: TransportError(.other, String(describing: error)))
         }
         guard (200..<300).contains(response.status), response.bodyIssue == nil else {
             // The answer of a token exchange may echo the refresh token, in any spelling: its body is
@@ -163,7 +152,7 @@ public actor RefreshTokenCredentials: CredentialProvider {
         else {
             throw CredentialError(status: response.status, body: ErrorBody(message: "the token exchange answered without a token", kind: .text))
         }
-        return (token, expiry(of: fields["expire_at"], now: clock.now()))
+        return (token, expiry(of: fields["expire_at"], now: exchange.clock.now()))
     }
 
     /// `expire_at` in milliseconds or seconds; a missing value means the documented two hours.

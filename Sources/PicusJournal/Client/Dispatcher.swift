@@ -19,6 +19,8 @@ package final class Dispatcher: Sendable {
     package let origin: String
     /// Spans and trace context for every attempt.
     package let tracing: AttemptTracing
+    /// The credential provider's way to its token endpoint: this client's transport, tracing and metrics.
+    private let tokenExchange: TokenExchange
     /// The matcher of the secrets last held: they change at a token exchange, not at every response.
     private let lastMatcher = LockedValue<(secrets: [String], matcher: SecretMatcher)?>(nil)
 
@@ -31,6 +33,8 @@ package final class Dispatcher: Sendable {
         self.configuration = configuration
         self.origin = Self.origin(of: baseURL)
         self.tracing = AttemptTracing(tracer: configuration.tracer)
+        self.tokenExchange = TokenExchange(transport: transport, timeout: configuration.timeout, clock: journal.clock,
+                                           tracing: tracing, metrics: configuration.metrics, logger: configuration.logger)
     }
 
     private var policy: RetryPolicy { configuration.retryPolicy }
@@ -117,7 +121,7 @@ package final class Dispatcher: Sendable {
             var token: String?
             if usesCredentials, let credentials {
                 do {
-                    token = try await credentials.accessToken()
+                    token = try await credentials.accessToken(through: tokenExchange)
                 } catch {
                     return try await recordCredentialFailure(error, entry: entry, keeper: keeper, number: number,
                                                              startedAt: startedAt, durationMs: (stopwatch.now - start).timeInterval * 1000, next: next)

@@ -61,6 +61,23 @@ package struct AttemptTracing: Sendable {
         return span
     }
 
+    /// Starts the span of a token exchange, a child of the caller's context. Its URL has no query, and
+    /// the exchange's body and answer (the tokens) are never attributes.
+    func startSpan(exchanging request: HTTPRequest) -> (any Span)? {
+        guard let tracer else { return nil }
+        let template = request.path.map { String($0.prefix { $0 != "?" }) } ?? "/"
+        let span = tracer.startSpan("\(request.method.rawValue) \(template)", context: ServiceContext.current ?? .topLevel, ofKind: .client)
+        span.updateAttributes { attributes in
+            attributes["http.request.method"] = request.method.rawValue
+            attributes["url.full"] = Self.redactedURL(request)
+            attributes["url.template"] = template
+            attributes["server.address"] = request.authority.map(Self.host(ofAuthority:))
+            attributes["server.port"] = Self.port(of: request)
+            attributes["picus.token_exchange"] = true
+        }
+        return span
+    }
+
     /// The trace context the attempt carries: the span's, or with no span, the stored one.
     func inject(_ span: (any Span)?, stored: TraceContext?, into fields: inout HTTPFields) {
         if let span, let tracer {

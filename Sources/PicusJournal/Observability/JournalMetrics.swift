@@ -13,6 +13,8 @@ import Foundation
 /// |---|---|---|---|
 /// | `picus_journal_attempts_total` | counter | `endpoint`, `outcome`, `status` | attempts sent, by outcome (`success`, `retryable`, `permanent`, `refresh`) and status (`503`, or a transport failure: `timeout`, `offline`, …) |
 /// | `picus_journal_attempt_duration_seconds` | timer | `endpoint`, `outcome` | one attempt, connect to last byte |
+/// | `picus_journal_token_exchanges_total` | counter | `status` | access-token exchanges (`POST /v1/auth/token`), by status or transport failure |
+/// | `picus_journal_token_exchange_duration_seconds` | timer | — | one token exchange |
 /// | `picus_journal_write_duration_seconds` | timer | `operation` | a journal commit: `insert` (the write-ahead), `record` (an outcome), `claim` |
 /// | `picus_journal_replay_lag_seconds` | timer | — | from an entry's due time to its claim by a replayer |
 /// | `picus_journal_queue_depth` | gauge | `state` | entries `pending`, `queued` and `inFlight` |
@@ -25,6 +27,10 @@ public struct JournalMetrics: Sendable {
         public static let attempts = "picus_journal_attempts_total"
         /// Timer: one attempt's duration.
         public static let attemptDuration = "picus_journal_attempt_duration_seconds"
+        /// Counter: access-token exchanges.
+        public static let tokenExchanges = "picus_journal_token_exchanges_total"
+        /// Timer: one access-token exchange.
+        public static let tokenExchangeDuration = "picus_journal_token_exchange_duration_seconds"
         /// Timer: one journal commit.
         public static let writeDuration = "picus_journal_write_duration_seconds"
         /// Timer: an entry's lateness when a replayer claims it.
@@ -56,6 +62,8 @@ public struct JournalMetrics: Sendable {
         Name.attemptDuration: [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
                                .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
                                .seconds(30), .seconds(60)],
+        Name.tokenExchangeDuration: [.milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+                                     .milliseconds(500), .seconds(1), .seconds(5), .seconds(30)],
         Name.replayLag: [.milliseconds(100), .seconds(1), .seconds(5), .seconds(15), .seconds(60), .seconds(300), .seconds(900),
                          .seconds(3600), .seconds(4 * 3600), .seconds(86_400)],
     ]
@@ -104,6 +112,14 @@ public struct JournalMetrics: Sendable {
                 factory: factory).increment()
         CoreMetrics.Timer(label: Name.attemptDuration, dimensions: [("endpoint", endpoint), ("outcome", outcome.rawValue)], factory: factory)
             .recordDuration(duration)
+    }
+
+    /// One token exchange and its duration.
+    func tokenExchange(status: Int?, transportError: TransportError.Kind?, duration: Duration) {
+        guard let factory else { return }
+        let status = status.map(String.init) ?? transportError?.rawValue ?? "none"
+        Counter(label: Name.tokenExchanges, dimensions: [("status", status)], factory: factory).increment()
+        CoreMetrics.Timer(label: Name.tokenExchangeDuration, dimensions: [], factory: factory).recordDuration(duration)
     }
 
     /// One journal commit.
