@@ -54,7 +54,7 @@ extension FleetStore {
     /// - Returns: What was shipped.
     /// - Throws: ``FleetError`` when the store fails or cannot be reached in time (``FleetError/isTransient``
     ///   says whether to retry), or when the journal was shipped to this store under another agent name;
-    ///   ``JournalError`` when the journal cannot be read.
+    ///   `JournalError` when the journal cannot be read.
     @discardableResult
     public func ship(
         _ journal: Journal, as agent: String, batchSize: Int = defaultBatchSize,

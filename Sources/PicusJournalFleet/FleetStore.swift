@@ -12,8 +12,8 @@ import PostgresNIO
 ///
 /// The tables live in the `picus_journal` schema and are made by the embedded migrations
 /// (`Migrations/postgres/NNNN_name.sql`), applied in order by ``migrate()``; a store migrated by a
-/// newer picus-journal is refused. The store answers the same ``JournalQuery`` as a journal, through
-/// the same compiler, and its entries carry ``Entry/agent``.
+/// newer picus-journal is refused. The store answers the same `JournalQuery` as a journal, through
+/// the same compiler, and its entries carry `Entry.agent`.
 ///
 /// ```swift
 /// let store = try await FleetStore.connect(to: FleetLocation("postgres://picus@db.internal/fleet"))

@@ -179,14 +179,14 @@ struct Benchmark: AsyncParsableCommand {
                 // Where the time goes, from the library's own timers.
                 let timers = MeanTimers()
                 var clientConfiguration = JournaledClient.Configuration()
-                clientConfiguration.metrics = JournalMetrics(factory: timers)
+                clientConfiguration.observability.metrics = JournalMetrics(factory: timers)
                 let client = JournaledClient(journal: journal, baseURL: sandbox.url, credentials: credentials, transport: transport,
                                              configuration: clientConfiguration)
                 for _ in 0..<requests {
                     try await client.enqueue(.post("/v1/simulations", json: #"{"simulation_name":"drain-\#(UUID().uuidString)"}"#))
                 }
                 var configuration = ReplayEngine.Configuration()
-                configuration.concurrency = concurrency
+                configuration.limits.concurrency = concurrency
                 let engine = ReplayEngine(client: client, configuration: configuration)
                 let clock = ContinuousClock()
                 let start = clock.now
@@ -231,7 +231,7 @@ struct Benchmark: AsyncParsableCommand {
                 try await client.enqueue(.post("/v1/simulations", json: #"{"simulation_name":"paced-\#(index)"}"#))
             }
             var configuration = ReplayEngine.Configuration()
-            configuration.concurrency = 8
+            configuration.limits.concurrency = 8
             let engine = ReplayEngine(client: client, configuration: configuration)
             let start = Date()
             let (done, finish) = AsyncStream<Void>.makeStream()

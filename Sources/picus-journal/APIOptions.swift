@@ -66,9 +66,9 @@ struct APIOptions: ParsableArguments {
         let token = try refreshToken()
         let journal = try open()
         var configuration = JournaledClient.Configuration()
-        configuration.timeout = .milliseconds(Int64(timeout * 1000))
-        configuration.logger = Logger(label: "picus.client")
-        configuration.metrics = metrics
+        configuration.limits.timeout = .milliseconds(Int64(timeout * 1000))
+        configuration.observability.logger = Logger(label: "picus.client")
+        configuration.observability.metrics = metrics
         configuration.retryPolicy = retryPolicy
         let credentials = token.map {
             RefreshTokenCredentials(refreshToken: $0, baseURL: baseURL)

@@ -71,7 +71,7 @@ struct JournalOptions: ParsableArguments {
 
     private static var configuration: Journal.Configuration {
         var configuration = Journal.Configuration()
-        configuration.logger = Logger(label: "picus.journal")
+        configuration.observability.logger = Logger(label: "picus.journal")
         return configuration
     }
 }

@@ -100,9 +100,9 @@ struct ReplayCommand: AsyncParsableCommand {
                                             metrics: metrics == nil ? .system : JournalMetrics(factory: factory))
             let journal = client.journal
             var configuration = ReplayEngine.Configuration()
-            configuration.concurrency = concurrency
-            configuration.logger = Logger(label: "picus.replay")
-            if let lease { configuration.leaseDuration = .milliseconds(Int64(lease * 1000)) }
+            configuration.limits.concurrency = concurrency
+            configuration.observability.logger = Logger(label: "picus.replay")
+            if let lease { configuration.leases.duration = .milliseconds(Int64(lease * 1000)) }
             let engine = ReplayEngine(client: client, configuration: configuration)
             let options = ReplayEngine.DrainOptions(entryID: id, limit: limit, force: force)
 

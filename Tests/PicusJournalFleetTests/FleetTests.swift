@@ -6,6 +6,7 @@ import PostgresNIO
 import NIOCore
 import Testing
 import PicusJournalTesting
+import PicusJournalFixtures
 import PicusJournalTestSupport
 
 /// `picus-journal ship` and the read side on a fleet store, against the real PostgreSQL that

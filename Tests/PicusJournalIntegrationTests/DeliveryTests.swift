@@ -79,7 +79,7 @@ struct DeliveryTests {
         let server = try MisbehavingServer { _ in
             [.text("HTTP/1.1 201 Created\r\nX-Slow: "), .drip(byte: UInt8(ascii: "a"), every: .milliseconds(100))]
         }
-        let client = try client(folder, server.url) { $0.timeout = .seconds(1) }
+        let client = try client(folder, server.url) { $0.limits.timeout = .seconds(1) }
 
         let delivery = try await client.send(.post("/v1/simulations", json: #"{"simulation_name":"slow"}"#))
 
@@ -122,8 +122,8 @@ struct DeliveryTests {
         let server = try MisbehavingServer { _ in [.waitForGate, MisbehavingServer.response("201 Created", body: "{}")] }
         let events = LogEvents()
         let client = try client(folder, server.url) {
-            $0.leaseDuration = .milliseconds(300)
-            $0.logger = events.logger
+            $0.leases.duration = .milliseconds(300)
+            $0.observability.logger = events.logger
         }
         let sending = Task { try await client.send(.post("/v1/simulations", json: #"{"simulation_name":"held"}"#)) }
         await server.waitForRequests(1)
@@ -152,8 +152,8 @@ struct DeliveryTests {
         let events = LogEvents()
         let server = try MisbehavingServer { _ in [.waitForGate, MisbehavingServer.response("201 Created", body: "{}")] }
         var journalConfiguration = Journal.Configuration()
-        journalConfiguration.busyTimeout = .milliseconds(100)
-        let client = try client(folder, server.url, journal: journalConfiguration) { $0.logger = events.logger }
+        journalConfiguration.limits.busyTimeout = .milliseconds(100)
+        let client = try client(folder, server.url, journal: journalConfiguration) { $0.observability.logger = events.logger }
         let sending = Task { try await client.send(.post("/v1/simulations", json: #"{"simulation_name":"locked"}"#)) }
         await server.waitForRequests(1)
 
@@ -172,8 +172,8 @@ struct DeliveryTests {
         let folder = try TemporaryFolder()
         let server = try MisbehavingServer { _ in [.waitForGate, MisbehavingServer.response("201 Created", body: "{}")] }
         var journalConfiguration = Journal.Configuration()
-        journalConfiguration.busyTimeout = .milliseconds(100)
-        let client = try client(folder, server.url, journal: journalConfiguration) { $0.leaseDuration = .milliseconds(300) }
+        journalConfiguration.limits.busyTimeout = .milliseconds(100)
+        let client = try client(folder, server.url, journal: journalConfiguration) { $0.leases.duration = .milliseconds(300) }
         let sending = Task { try await client.send(.post("/v1/simulations", json: #"{"simulation_name":"given-up"}"#)) }
         await server.waitForRequests(1)
 

@@ -2,6 +2,7 @@ import Foundation
 @testable import PicusJournal
 import Testing
 import PicusJournalTesting
+import PicusJournalFixtures
 import PicusJournalTestSupport
 
 /// An export never writes onto the journal it reads: not its file, `-wal`, `-shm`, owners folder or

@@ -54,7 +54,7 @@ struct FullDiskTests {
         defer { server.stop() }
         let path = disk.path + "/journal.sqlite"
         var configuration = JournaledClient.Configuration()
-        configuration.leaseDuration = .milliseconds(300)
+        configuration.leases.duration = .milliseconds(300)
         let client = JournaledClient(journal: try Journal(path: path), baseURL: server.url, configuration: configuration)
         let sending = Task { try await client.send(.post("/v1/simulations", json: #"{"simulation_name":"once"}"#)) }
         await server.waitForRequests(1)

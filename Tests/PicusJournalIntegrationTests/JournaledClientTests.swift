@@ -179,7 +179,12 @@ struct JournaledClientTests {
     @Test func aTimeoutIsQueuedAsATransportFailure() async throws {
         let folder = try TemporaryFolder()
         try await withSandbox { sandbox in
-            let client = try makeClient(folder: folder, sandbox: sandbox) { $0.timeout = .milliseconds(300) }
+            // The token is fetched beforehand: the exchange would run under the same short deadline.
+            let token = try await RefreshTokenCredentials(refreshToken: "sandbox-refresh-token", baseURL: sandbox.url).accessToken()
+            var configuration = JournaledClient.Configuration()
+            configuration.limits.timeout = .milliseconds(300)
+            let client = JournaledClient(journal: try Journal(path: folder.path("journal.sqlite")), baseURL: sandbox.url,
+                                         credentials: FixedToken(token: token), configuration: configuration)
             _ = try await client.send(.get("/v1/agents"))
             await sandbox.addFault(SandboxFault(status: 200, count: 1, path: "/v1/templates", delayMs: 3000))
 
@@ -287,7 +292,7 @@ struct JournaledClientTests {
     @Test func refusesABodyLargerThanTheJournalKeeps() async throws {
         let folder = try TemporaryFolder()
         try await withSandbox { sandbox in
-            let client = try makeClient(folder: folder, sandbox: sandbox) { $0.maximumRequestBodySize = 10 }
+            let client = try makeClient(folder: folder, sandbox: sandbox) { $0.limits.maximumRequestBodySize = 10 }
 
             await #expect(throws: RequestError.self) {
                 try await client.send(.post("/v1/simulations", json: #"{"simulation_name":"far too long"}"#))

@@ -20,7 +20,7 @@ struct MetricsTests {
         let folder = try TemporaryFolder()
         let metrics = TestMetrics()
         try await withSandbox(.unlimited) { sandbox in
-            let client = try makeClient(folder: folder, sandbox: sandbox) { $0.metrics = JournalMetrics(factory: metrics) }
+            let client = try makeClient(folder: folder, sandbox: sandbox) { $0.observability.metrics = JournalMetrics(factory: metrics) }
             await sandbox.addFault(SandboxFault(status: 503, count: 1, method: "GET", path: "/v1/agents"))
             _ = try await client.send(.get("/v1/agents"))
             _ = try await client.send(.get("/v1/agents"))
@@ -105,7 +105,7 @@ struct TracingTests {
         let tracer = InMemoryTracer()
         try await withSandbox(.unlimited) { sandbox in
             await sandbox.addFault(SandboxFault(status: 503, count: 1, method: "POST", path: "/v1/simulations"))
-            let client = try makeClient(folder: folder, sandbox: sandbox) { $0.tracer = tracer }
+            let client = try makeClient(folder: folder, sandbox: sandbox) { $0.observability.tracer = tracer }
             let (callerTrace, callerSpan, delivery) = try await tracer.withSpan("caller") { span in
                 (span.context.inMemorySpanContext!.traceID, span.context.inMemorySpanContext!.spanID,
                  try await client.send(.post("/v1/simulations", json: #"{"simulation_name":"traced"}"#)))
@@ -128,7 +128,7 @@ struct TracingTests {
             tracer.clearFinishedSpans()
             let replayer = JournaledClient(journal: try Journal(path: folder.path("journal.sqlite")), baseURL: sandbox.url,
                                            credentials: RefreshTokenCredentials(refreshToken: "sandbox-refresh-token", baseURL: sandbox.url),
-                                           configuration: { var c = JournaledClient.Configuration(); c.tracer = tracer; return c }())
+                                           configuration: { var c = JournaledClient.Configuration(); c.observability.tracer = tracer; return c }())
             let replayerSpan = try await tracer.withSpan("replayer") { span in
                 _ = try await ReplayEngine(client: replayer).drain(ReplayEngine.DrainOptions(force: true))
                 return span.context.inMemorySpanContext!.spanID
@@ -160,7 +160,7 @@ struct TracingTests {
                 journal: try Journal(path: folder.path("journal.sqlite")), baseURL: sandbox.url,
                 credentials: RefreshTokenCredentials(refreshToken: "sandbox-refresh-token", baseURL: sandbox.url),
                 transport: transport,
-                configuration: { var c = JournaledClient.Configuration(); c.tracer = tracer; c.metrics = JournalMetrics(factory: metrics); return c }())
+                configuration: { var c = JournaledClient.Configuration(); c.observability.tracer = tracer; c.observability.metrics = JournalMetrics(factory: metrics); return c }())
             let callerTrace = try await tracer.withSpan("caller") { span in
                 _ = try await client.send(.get("/v1/agents"))
                 return span.context.inMemorySpanContext!.traceID
@@ -186,7 +186,7 @@ struct TracingTests {
     @Test func withoutATracerTheCallersTraceparentIsPassedOn() async throws {
         let folder = try TemporaryFolder()
         try await withSandbox(.unlimited) { sandbox in
-            let client = try makeClient(folder: folder, sandbox: sandbox) { $0.tracer = nil }
+            let client = try makeClient(folder: folder, sandbox: sandbox) { $0.observability.tracer = nil }
             let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
             var context = ServiceContext.topLevel
             context.picusTraceContext = TraceContext(traceparent: traceparent, tracestate: "picus=1")

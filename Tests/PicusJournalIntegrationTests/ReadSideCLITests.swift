@@ -2,6 +2,7 @@ import Foundation
 import PicusJournal
 import Testing
 import PicusJournalTesting
+import PicusJournalFixtures
 import PicusJournalTestSupport
 
 /// `list`, `stats`, `export`, `prune` and `doctor`, run as an operator would.

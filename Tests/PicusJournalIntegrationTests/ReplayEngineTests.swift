@@ -130,7 +130,7 @@ struct ReplayEngineTests {
             _ = try await client.send(.post("/v1/simulations", json: #"{"simulation_name":"first"}"#))
             try await enqueueSimulations(12, named: "paced", on: client)
             var configuration = ReplayEngine.Configuration()
-            configuration.concurrency = 8
+            configuration.limits.concurrency = 8
 
             let summary = try await ReplayEngine(client: client, configuration: configuration).drain()
 
@@ -155,8 +155,8 @@ struct ReplayEngineTests {
             for index in 0..<6 { try await client.enqueue(.get("/v1/agents/\(index % 3 + 1)")) }
             await sandbox.addFault(SandboxFault(status: 503, count: 100, path: "/v1/agents/*"))
             var configuration = ReplayEngine.Configuration()
-            configuration.concurrency = 1
-            configuration.outagesBeforeHostBackoff = 3
+            configuration.limits.concurrency = 1
+            configuration.limits.outagesBeforeHostBackoff = 3
 
             let summary = try await ReplayEngine(client: client, configuration: configuration).drain()
 
@@ -175,7 +175,7 @@ struct ReplayEngineTests {
             let client = try makeClient(folder: folder, sandbox: sandbox)
             try await enqueueSimulations(10, named: "limit", on: client)
             var configuration = ReplayEngine.Configuration()
-            configuration.concurrency = 4
+            configuration.limits.concurrency = 4
 
             let first = try await ReplayEngine(client: client, configuration: configuration).drain(.init(limit: 6))
 
@@ -198,7 +198,7 @@ struct ReplayEngineTests {
             try await enqueueSimulations(12, named: "blip", on: client)
             await sandbox.addFault(SandboxFault(status: 503, count: 1, path: "/v1/simulations"))
             var configuration = ReplayEngine.Configuration()
-            configuration.concurrency = 4
+            configuration.limits.concurrency = 4
 
             let summary = try await ReplayEngine(client: client, configuration: configuration).drain()
 
@@ -216,8 +216,8 @@ struct ReplayEngineTests {
             try await enqueueSimulations(12, named: "outage", on: client)
             await sandbox.addFault(SandboxFault(status: 503, count: 100, path: "/v1/simulations"))
             var configuration = ReplayEngine.Configuration()
-            configuration.concurrency = 4
-            configuration.outagesBeforeHostBackoff = 2
+            configuration.limits.concurrency = 4
+            configuration.limits.outagesBeforeHostBackoff = 2
 
             let summary = try await ReplayEngine(client: client, configuration: configuration).drain()
 
@@ -274,7 +274,7 @@ struct ReplayEngineTests {
                 method: "POST", path: "/v1/simulations", headers: [:], body: Data("{}".utf8), state: .inFlight,
                 leaseOwner: "dead", leaseExpiresAt: Date().addingTimeInterval(-1), createdAt: Date()))
             var configuration = ReplayEngine.Configuration()
-            configuration.replaysAbandonedEntries = false
+            configuration.leases.replaysAbandonedEntries = false
 
             let summary = try await ReplayEngine(client: client, configuration: configuration).drain()
 

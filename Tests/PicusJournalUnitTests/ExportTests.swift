@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 @testable import PicusJournal
 import Testing
-import PicusJournalTestSupport
+import PicusJournalFixtures
 import PicusJournalTesting
 
 struct ExportTests {

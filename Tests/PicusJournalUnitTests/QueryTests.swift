@@ -1,7 +1,7 @@
 import Foundation
 @testable import PicusJournal
 import Testing
-import PicusJournalTestSupport
+import PicusJournalFixtures
 import PicusJournalTesting
 
 struct QueryTests {

@@ -32,15 +32,15 @@ package final class Dispatcher: Sendable {
         self.transport = transport
         self.configuration = configuration
         self.origin = Self.origin(of: baseURL)
-        self.tracing = AttemptTracing(tracer: configuration.tracer)
-        self.tokenExchange = TokenExchange(transport: transport, timeout: configuration.timeout, clock: journal.clock,
-                                           tracing: tracing, metrics: configuration.metrics, logger: configuration.logger)
+        self.tracing = AttemptTracing(tracer: configuration.observability.tracer)
+        self.tokenExchange = TokenExchange(transport: transport, timeout: configuration.limits.timeout, clock: journal.clock,
+                                           tracing: tracing, metrics: configuration.observability.metrics, logger: configuration.observability.logger)
     }
 
     private var policy: RetryPolicy { configuration.retryPolicy }
     private var clock: JournalClock { journal.clock }
-    private var logger: Logger { configuration.logger }
-    private var metrics: JournalMetrics { configuration.metrics }
+    private var logger: Logger { configuration.observability.logger }
+    private var metrics: JournalMetrics { configuration.observability.metrics }
 
     /// A lease token unique to one send or one claim, naming this process's liveness lock.
     package func makeLease() throws -> String {
@@ -50,7 +50,7 @@ package final class Dispatcher: Sendable {
     /// Keeps the entry's lease alive through the journal's one renewer until the keeper stops.
     private func keep(_ entry: Entry, for duration: Duration?) -> LeaseKeeper {
         journal.leaseRenewer.keep(entry.leaseOwner ?? "", on: entry.id, confirmedUntil: entry.leaseExpiresAt ?? clock.now(),
-                                  duration: duration ?? configuration.leaseDuration, journal: journal, logger: logger)
+                                  duration: duration ?? configuration.leases.duration, journal: journal, logger: logger)
     }
 
     /// Sends `entry` until it succeeds, fails or is queued, recording every attempt.
@@ -149,7 +149,7 @@ package final class Dispatcher: Sendable {
             let now = clock.now()
             let observation = ResponseObservation(response, policy: policy, scrubbing: await secretMatcher(besides: token),
                                                   rules: configuration.redaction,
-                                                  errorBodyCap: configuration.maximumErrorBodySize, now: now)
+                                                  errorBodyCap: configuration.limits.maximumErrorBodySize, now: now)
             let duration = stopwatch.now - start
             let durationMs = duration.timeInterval * 1000
             tracing.end(span, status: observation.status)

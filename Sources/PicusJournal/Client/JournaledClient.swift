@@ -20,56 +20,6 @@ import Tracing
 /// if delivery.isSuccess { use(delivery.response!.body) } else { print(delivery.summary) }
 /// ```
 public final class JournaledClient: Sendable {
-    /// How the client behaves.
-    public struct Configuration: Sendable {
-        /// How long one attempt may take, from connecting to the last byte of the body.
-        public var timeout: Duration = .seconds(30)
-        /// How long a sender's lease lasts between renewals. A live sender renews it every third of
-        /// this, so it never lapses under a slow attempt; a sender that cannot be tested for life (on
-        /// another host) is taken back this long after its last renewal.
-        public var leaseDuration: Duration = .seconds(30)
-        /// Which outcomes are replayed, and when.
-        public var retryPolicy = RetryPolicy()
-        /// Request bodies larger than this are refused: the journal keeps bodies whole for replay.
-        public var maximumRequestBodySize = 8 * 1024 * 1024
-        /// The largest 2xx response body read; a larger one stops at this size with
-        /// ``TransportResponse/BodyIssue/tooLarge(limit:)`` (the entry still succeeded).
-        public var maximumResponseBodySize = 32 * 1024 * 1024
-        /// How many bytes of an error response body each attempt keeps; the rest is not read.
-        public var maximumErrorBodySize = ErrorBody.defaultCap
-        /// Header names, JSON keys and query parameters to redact beyond the built-in ones
-        /// (`X-Customer-Pin`, say). What they name never reaches the disk: request headers, query and
-        /// body, response headers and error bodies. A request whose own header, body field or query
-        /// parameter is redacted cannot be sent again as it was, so it is never replayed.
-        public var redaction = RedactionRules()
-        /// Whether a request body's secret-named fields (`password`, `api_key`, …) are kept on disk for
-        /// replay. True by default: the journal needs the body whole to replay it (the file is 0600).
-        /// False stores them redacted, and such an entry is never replayed: it is sent once, and a
-        /// retryable outcome fails it with a note that its secrets were not kept.
-        public var keepsSecretBodyFields = true
-        /// Where the client logs, at info level at most, with `picus.entry.id`, `picus.entry.uuid`
-        /// (the Idempotency-Key), `picus.endpoint` and `http.response.status_code` metadata. It never
-        /// logs a token or a body. Default: a disabled logger — pass your own.
-        public var logger = Logger.disabled
-        /// Where attempts, journal commits and replays are counted and timed (see ``JournalMetrics``
-        /// for the names). Default: ``JournalMetrics/system``, whatever `MetricsSystem` is bootstrapped with.
-        public var metrics = JournalMetrics.system
-        /// The tracer that gets a client span per attempt, with OpenTelemetry's HTTP attributes; every
-        /// attempt carries its `traceparent`. Default: the tracer bootstrapped when this configuration
-        /// was made (`InstrumentationSystem.tracer`, as AsyncHTTPClient does); nil makes no span, and
-        /// an attempt then carries the caller's stored context unchanged.
-        public var tracer: (any Tracer)? = InstrumentationSystem.tracer
-
-        /// The default configuration.
-        public init() {}
-
-        /// The limits each attempt runs under; an error body is read ``ErrorBody/scrubbingMargin`` past its cap.
-        var transportOptions: TransportOptions {
-            TransportOptions(timeout: timeout, maximumBodySize: maximumResponseBodySize,
-                             maximumErrorBodySize: maximumErrorBodySize + ErrorBody.scrubbingMargin)
-        }
-    }
-
     /// The journal every request is written to.
     public var journal: Journal { dispatcher.journal }
     /// The API's base URL.
@@ -127,9 +77,9 @@ public final class JournaledClient: Sendable {
         let now = journal.clock.now()
         var new = try newEntry(for: request, state: .inFlight, at: now)
         new.leaseOwner = try dispatcher.makeLease()
-        new.leaseExpiresAt = now.addingTimeInterval(configuration.leaseDuration.timeInterval)
+        new.leaseExpiresAt = now.addingTimeInterval(configuration.leases.duration.timeInterval)
         new.queuesIfHeld = true
-        let entry = try await configuration.metrics.timing(.insert) { try await journal.insert(new) }
+        let entry = try await configuration.observability.metrics.timing(.insert) { try await journal.insert(new) }
         // Held back (a 429's reset, a spent budget, outages): journaled, queued, not sent.
         guard entry.state == .inFlight else { return Delivery(entry: entry) }
         return try await dispatcher.deliver(entry, headers: request.headers, body: request.body,
@@ -148,7 +98,7 @@ public final class JournaledClient: Sendable {
         guard new.isReplayable else {
             throw RequestError("\(request.method) \(request.pathWithoutQuery) is never replayed, so it cannot wait in the journal; send it instead")
         }
-        return try await configuration.metrics.timing(.insert) { try await journal.insert(new) }
+        return try await configuration.observability.metrics.timing(.insert) { try await journal.insert(new) }
     }
 
     /// The journaled copy of a request: checked, its replayability decided once, its headers
@@ -157,8 +107,8 @@ public final class JournaledClient: Sendable {
     private func newEntry(for request: APIRequest, state: EntryState, at now: Date) throws -> NewEntry {
         if let problem = Self.problem(withBaseURL: baseURL) { throw RequestError("the base URL \(problem)") }
         _ = try dispatcher.url(for: request.path)
-        if let body = request.body, body.count > configuration.maximumRequestBodySize {
-            throw RequestError("the request body is \(body.count) bytes, over the \(configuration.maximumRequestBodySize)-byte limit the journal keeps for replay")
+        if let body = request.body, body.count > configuration.limits.maximumRequestBodySize {
+            throw RequestError("the request body is \(body.count) bytes, over the \(configuration.limits.maximumRequestBodySize)-byte limit the journal keeps for replay")
         }
         for name in request.headers.keys where HTTPField.Name(name) == nil {
             throw RequestError("'\(name)' is not a valid header name")

@@ -19,32 +19,6 @@ import ServiceLifecycle
 /// let task = Task { try await engine.run() }      // or keep replaying until cancelled
 /// ```
 public actor ReplayEngine {
-    /// How the engine behaves.
-    public struct Configuration: Sendable {
-        /// How many entries are sent at once.
-        public var concurrency = 4
-        /// How long a claimed entry's lease lasts between renewals. Default: the client's.
-        public var leaseDuration: Duration?
-        /// After this many consecutive outages (503 or a transport failure) the host is backed off.
-        public var outagesBeforeHostBackoff = 3
-        /// Whether an entry whose sender died mid-request is replayed (true, the default: its
-        /// Idempotency-Key lets the server spot a duplicate) or parked as failed for an operator.
-        public var replaysAbandonedEntries = true
-        /// How often ``ReplayEngine/run()`` looks for work written by other processes.
-        public var pollInterval: Duration = .milliseconds(500)
-        /// Where the engine logs, at info level at most. Default: a disabled logger — pass your own.
-        public var logger = Logger.disabled
-        /// How often ``ReplayEngine/run()`` reports the queue gauges (depth, oldest due entry, holds)
-        /// to the client's ``JournalMetrics``. ``ReplayEngine/health(now:)`` reports them too, at each probe.
-        public var gaugeInterval: Duration = .seconds(10)
-        /// ``ReplayEngine/health(now:)`` calls a running engine stalled when its loop has not come round
-        /// nor an entry finished for this long: longer than any attempt's timeout and its recording.
-        public var stallLimit: Duration = .seconds(180)
-
-        /// The default configuration.
-        public init() {}
-    }
-
     /// What to replay in one ``ReplayEngine/drain(_:onReplay:)``.
     public struct DrainOptions: Sendable {
         /// Only this entry.
@@ -110,7 +84,7 @@ public actor ReplayEngine {
     public init(client: JournaledClient, configuration: Configuration = Configuration()) {
         self.client = client
         self.configuration = configuration
-        leaseDuration = configuration.leaseDuration ?? client.configuration.leaseDuration
+        leaseDuration = configuration.leases.duration ?? client.configuration.leases.duration
     }
 
     /// Sends the claimed entries: the client's own, the one dispatcher of the send path.
@@ -142,11 +116,11 @@ public actor ReplayEngine {
         var summary = Summary()
         let now = clock.now()
         summary.recovered = try await journal.recoverAbandoned(
-            now: now, replay: configuration.replaysAbandonedEntries)
+            now: now, replay: configuration.leases.replaysAbandonedEntries)
         summary.expiredUnsent = try await journal.expireStale(olderThan: dispatcher.configuration.retryPolicy.maximumAge, now: now)
-        let workers = max(1, min(configuration.concurrency, options.limit ?? Int.max))
+        let workers = max(1, min(configuration.limits.concurrency, options.limit ?? Int.max))
         let pass = DrainPass(cursor: DrainCursor(limit: options.limit, force: options.force), batchSize: workers,
-                             metrics: dispatcher.configuration.metrics, onReplay: onReplay)
+                             metrics: dispatcher.configuration.observability.metrics, onReplay: onReplay)
         // Each worker runs in a task of its own, which the drain's cancellation does not reach: a
         // request under way goes out whole and is recorded; the worker then stops.
         let stop = LockedValue(false)
@@ -219,7 +193,7 @@ public actor ReplayEngine {
                     // Another process held the journal too long, or the disk is full: passing, so look
                     // again at the next poll — unhealthy meanwhile.
                     journalProblem = error.description
-                    configuration.logger.info("journal not writable; looking again at the next poll",
+                    configuration.observability.logger.info("journal not writable; looking again at the next poll",
                                               metadata: ["picus.journal.path": "\(journal.path)", "picus.reason": "\(error.code)"])
                     try await Task.sleep(for: configuration.pollInterval)
                 }
@@ -264,7 +238,7 @@ public actor ReplayEngine {
     }
 
     /// Probes the engine: healthy while ``run()`` runs, its loop or an entry made progress within
-    /// ``Configuration/stallLimit``, the last write reached the journal, and the journal reads now.
+    /// ``Configuration/Observability/stallLimit``, the last write reached the journal, and the journal reads now.
     /// Reports the queue gauges as it goes.
     public func health(now: Date? = nil) async -> Health {
         let now = now ?? clock.now()
@@ -272,7 +246,7 @@ public actor ReplayEngine {
         var health = Health(isHealthy: false, lastProgressAt: lastProgressAt)
         do {
             let queue = try await journal.queueSnapshot(now: now)
-            dispatcher.configuration.metrics.record(queue)
+            dispatcher.configuration.observability.metrics.record(queue)
             health.queue = queue
         } catch {
             health.reason = "the journal cannot be read: \(error)"
@@ -284,7 +258,7 @@ public actor ReplayEngine {
             health.reason = "the replayer is not running"
         } else if let journalProblem {
             health.reason = journalProblem
-        } else if let last = lastProgressAt, now.timeIntervalSince(last) > configuration.stallLimit.timeInterval {
+        } else if let last = lastProgressAt, now.timeIntervalSince(last) > configuration.observability.stallLimit.timeInterval {
             health.reason = "the replayer has made no progress for \(Int(now.timeIntervalSince(last))) s"
         } else {
             health.isHealthy = true
@@ -300,12 +274,12 @@ public actor ReplayEngine {
         progress.withLock { $0.lastAt = clock.now() }
     }
 
-    /// Reports the queue gauges once per ``Configuration/gaugeInterval``.
+    /// Reports the queue gauges once per ``Configuration/Observability/gaugeInterval``.
     private func reportGaugesIfDue() async {
         let now = ContinuousClock.now
-        if let last = lastGaugesAt, now - last < configuration.gaugeInterval { return }
+        if let last = lastGaugesAt, now - last < configuration.observability.gaugeInterval { return }
         lastGaugesAt = now
-        if let queue = try? await journal.queueSnapshot() { dispatcher.configuration.metrics.record(queue) }
+        if let queue = try? await journal.queueSnapshot() { dispatcher.configuration.observability.metrics.record(queue) }
     }
 
     /// One worker: replay an entry, then the next, until nothing is due or the pass is done.
@@ -332,7 +306,7 @@ public actor ReplayEngine {
                 noteProgress()
                 if case .claimed(let entry) = next?.outcome {
                     carried = entry
-                    dispatcher.configuration.metrics.replayLag(clock.now().timeIntervalSince(entry.dueAt ?? entry.createdAt))
+                    dispatcher.configuration.observability.metrics.replayLag(clock.now().timeIntervalSince(entry.dueAt ?? entry.createdAt))
                 }
                 try await noteOutcome(delivery)
                 if Self.isOutage(delivery) {
@@ -379,14 +353,14 @@ public actor ReplayEngine {
             progress.consecutiveOutages = isOutage ? progress.consecutiveOutages + 1 : 0
             return progress.consecutiveOutages
         }
-        guard isOutage, outages >= configuration.outagesBeforeHostBackoff else { return }
+        guard isOutage, outages >= configuration.limits.outagesBeforeHostBackoff else { return }
         let now = clock.now()
         let policy = dispatcher.configuration.retryPolicy
-        let backoff = policy.backoff(afterAttempt: outages - configuration.outagesBeforeHostBackoff + 1,
+        let backoff = policy.backoff(afterAttempt: outages - configuration.limits.outagesBeforeHostBackoff + 1,
                                      random: Double.random(in: 0.5..<1))
         var until = now.addingTimeInterval(backoff.timeInterval)
         if let server = delivery.entry.notBefore, server > until { until = server }
-        configuration.logger.info("host backed off", metadata: ["picus.replay.outages": "\(outages)", "picus.replay.until": "\(ISO8601.string(from: until))"])
+        configuration.observability.logger.info("host backed off", metadata: ["picus.replay.outages": "\(outages)", "picus.replay.until": "\(ISO8601.string(from: until))"])
         try await journal.hold("*", until: until, reason: "\(outages) consecutive outages", now: now)
     }
 

@@ -74,7 +74,7 @@ extension Journal {
             }
             next?.settle(claimed)
             if !isRecorded {
-                configuration.logger.warning("outcome dropped: another sender holds the entry now", metadata: [
+                configuration.observability.logger.warning("outcome dropped: another sender holds the entry now", metadata: [
                     "picus.entry.id": "\(entryID)", "picus.lease": "\(leaseOwner)",
                     "picus.dropped": "\(attempt.status.map { "HTTP \($0)" } ?? attempt.transportError.map(\.kind.rawValue) ?? "-")",
                 ])

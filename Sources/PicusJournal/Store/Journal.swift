@@ -27,15 +27,33 @@ public final class Journal: Sendable {
             case normal
         }
 
-        /// How long a write waits for another process's lock before it fails.
-        public var busyTimeout: Duration = .seconds(10)
+        /// How long a write waits, and how many connections read.
+        public struct Limits: Sendable {
+            /// How long a write waits for another process's lock before it fails.
+            public var busyTimeout: Duration = .seconds(10)
+            /// How many connections may read at once.
+            public var maximumReaderCount = 4
+
+            /// The default limits.
+            public init() {}
+        }
+
+        /// Where the journal logs.
+        public struct Observability: Sendable {
+            /// Where the journal logs what it does, at debug level at most. Nothing it logs holds a
+            /// secret. Default: a disabled logger — pass your own, as with AsyncHTTPClient.
+            public var logger = Logger.disabled
+
+            /// The default observability: no logs.
+            public init() {}
+        }
+
         /// When a commit reaches the disk. Default `.full`.
         public var durability: Durability = .full
-        /// How many connections may read at once.
-        public var maximumReaderCount = 4
-        /// Where the journal logs what it does, at debug level at most. Nothing it logs holds a
-        /// secret. Default: a disabled logger — pass your own, as with AsyncHTTPClient.
-        public var logger = Logger.disabled
+        /// How long a write waits, and how many connections read.
+        public var limits = Limits()
+        /// Where the journal logs.
+        public var observability = Observability()
         /// Where the journal, and every client and replay engine on it, read the time. Default:
         /// ``JournalClock/system``; tests pass one they set.
         public var clock = JournalClock.system
@@ -117,8 +135,8 @@ public final class Journal: Sendable {
         }
 
         var dbConfiguration = GRDB.Configuration()
-        dbConfiguration.busyMode = .timeout(configuration.busyTimeout.timeInterval)
-        dbConfiguration.maximumReaderCount = configuration.maximumReaderCount
+        dbConfiguration.busyMode = .timeout(configuration.limits.busyTimeout.timeInterval)
+        dbConfiguration.maximumReaderCount = configuration.limits.maximumReaderCount
         dbConfiguration.label = "picus-journal"
         let synchronous = configuration.durability == .full ? "FULL" : "NORMAL"
         dbConfiguration.prepareDatabase { db in
@@ -148,7 +166,7 @@ public final class Journal: Sendable {
         } catch {
             throw JournalError.wrapping(error, path: path, doing: "open")
         }
-        configuration.logger.debug("journal opened", metadata: ["picus.journal.path": "\(path)", "picus.journal.read_only": "\(readOnly)"])
+        configuration.observability.logger.debug("journal opened", metadata: ["picus.journal.path": "\(path)", "picus.journal.read_only": "\(readOnly)"])
     }
 
     /// Closes the journal's connections now: the last one out checkpoints the WAL into the file and

@@ -1,4 +1,4 @@
-#if canImport(AsyncHTTPClient)
+#if AsyncHTTPClientTransport && canImport(AsyncHTTPClient)
 import AsyncHTTPClient
 import Foundation
 import HTTPTypes

@@ -226,11 +226,12 @@ public struct TransportError: Error, Sendable, Hashable, CustomStringConvertible
     }
 }
 
-/// The default transport of this platform: AsyncHTTPClient on Linux, URLSession elsewhere.
+/// The default transport of this platform: AsyncHTTPClient on Linux (while the package trait
+/// `AsyncHTTPClientTransport` is on, the default), URLSession elsewhere.
 public enum DefaultTransport {
     /// The process-wide shared transport of this platform.
     public static var shared: any HTTPTransport {
-        #if canImport(AsyncHTTPClient)
+        #if AsyncHTTPClientTransport && canImport(AsyncHTTPClient)
         AsyncHTTPClientTransport.shared
         #else
         URLSessionTransport.shared
