@@ -38,7 +38,7 @@ extension FleetStore {
 
     /// The attempts of the entry with this fleet id, first to last.
     public func attempts(ofEntry id: Int64) async throws -> [Attempt] {
-        let columns = SQLDialect.fleetAttemptColumns.map { "attempt.\($0)" }.joined(separator: ", ")
+        let columns = SQLDialect.fleetAttemptColumns.sql("attempt")
         var attempts: [Attempt] = []
         try await forEachRow(SQLFragment(dialect.placeholders("""
             SELECT \(columns) FROM \(dialect.attemptTable) AS attempt JOIN \(dialect.entryTable) AS entry ON \(dialect.attemptOfEntry)
@@ -86,8 +86,8 @@ extension FleetStore {
             limitClause = " LIMIT ?"
             values.append(.integer(Int64(limit)))
         }
-        let entryColumns = SQLDialect.fleetEntryColumns.map { "entry.\($0)" }.joined(separator: ", ")
-        let attemptColumns = SQLDialect.fleetAttemptColumns.map { "attempt.\($0)" }.joined(separator: ", ")
+        let entryColumns = "\(SQLDialect.fleetEntryColumns.sql("entry")), entry.agent"
+        let attemptColumns = SQLDialect.fleetAttemptColumns.sql("attempt")
         let sql = """
             SELECT \(entryColumns), NULL AS lastErrors, \(attemptColumns) FROM
                 (SELECT * FROM \(dialect.entryTable) AS entry WHERE \(clause.sql)
@@ -99,9 +99,9 @@ extension FleetStore {
         try writer.begin()
         var current: Entry?
         var attempts: [Attempt] = []
-        let attemptOffset = SQLDialect.fleetEntryColumns.count + 1
+        let attemptOffset = SQLDialect.fleetAgentColumn + 2
         try await forEachRow(SQLFragment(dialect.placeholders(sql), values), "export entries") { row in
-            let id = try row[0].decode(Int64.self)
+            let id = try row[SQLDialect.fleetEntryColumns[.id]].decode(Int64.self)
             if current?.id != id {
                 if let current { try writer.add(current, attempts) }
                 current = try Self.entry(row)
@@ -119,56 +119,60 @@ extension FleetStore {
 
     /// An entry from a row selected as ``SQLDialect/entrySelection`` selects it.
     static func entry(_ row: PostgresRandomAccessRow) throws -> Entry {
-        func int(_ index: Int) throws -> Int64? { try row[index].decode(Int64?.self) }
-        func text(_ index: Int) throws -> String? { try row[index].decode(String?.self) }
-        func date(_ index: Int) throws -> Date? { try int(index).map(Date.init(unixMilliseconds:)) }
-        let createdAt = Date(unixMilliseconds: try row[3].decode(Int64.self))
+        let columns = SQLDialect.fleetEntryColumns
+        func value(_ column: EntryColumn) -> PostgresCell { row[columns[column]] }
+        func int(_ column: EntryColumn) throws -> Int64? { try value(column).decode(Int64?.self) }
+        func text(_ column: EntryColumn) throws -> String? { try value(column).decode(String?.self) }
+        func date(_ column: EntryColumn) throws -> Date? { try int(column).map(Date.init(unixMilliseconds:)) }
+        let createdAt = Date(unixMilliseconds: try value(.createdAt).decode(Int64.self))
         var entry = Entry(
-            id: try row[0].decode(Int64.self), uuid: try row[1].decode(UUID.self),
-            createdAt: createdAt, updatedAt: try date(4) ?? createdAt, method: try row[6].decode(String.self),
-            path: try row[7].decode(String.self), endpoint: try row[8].decode(String.self),
-            state: EntryState(rawValue: try row[12].decode(String.self)) ?? .failed)
-        entry.agent = try text(2)
-        entry.origin = try text(5)
-        entry.query = try text(9)
-        entry.requestHeaders = JSONColumn.decodeHeaders(try text(10))
-        entry.requestBody = try row[11].decode(Data?.self)
-        entry.attemptCount = Int(try row[13].decode(Int32.self))
-        entry.lastStatus = try row[14].decode(Int32?.self).map(Int.init)
-        entry.lastTransportError = try text(15).flatMap(TransportError.Kind.init(rawValue:))
-        entry.lastErrorMessage = try text(16)
-        entry.lastErrorCode = try text(17)
-        entry.nextAttemptAt = try date(18)
-        entry.notBefore = try date(19)
-        entry.leaseOwner = try text(20)
-        entry.leaseExpiresAt = try date(21)
-        entry.isReplayable = try row[22].decode(Bool.self)
-        entry.traceContext = try text(23).flatMap { TraceContext(fields: JSONColumn.decodeHeaders($0)) }
-        entry.lastErrors = try text(24).flatMap { JSONValue(parsing: Data($0.utf8)) }
+            id: try value(.id).decode(Int64.self), uuid: try value(.uuid).decode(UUID.self),
+            createdAt: createdAt, updatedAt: try date(.updatedAt) ?? createdAt, method: try value(.method).decode(String.self),
+            path: try value(.path).decode(String.self), endpoint: try value(.endpoint).decode(String.self),
+            state: EntryState(rawValue: try value(.state).decode(String.self)) ?? .failed)
+        entry.agent = try row[SQLDialect.fleetAgentColumn].decode(String?.self)
+        entry.origin = try text(.origin)
+        entry.query = try text(.query)
+        entry.requestHeaders = JSONColumn.decodeHeaders(try text(.requestHeaders))
+        entry.requestBody = try value(.requestBody).decode(Data?.self)
+        entry.attemptCount = Int(try value(.attemptCount).decode(Int32.self))
+        entry.lastStatus = try value(.lastStatus).decode(Int32?.self).map(Int.init)
+        entry.lastTransportError = try text(.lastTransportError).flatMap(TransportError.Kind.init(rawValue:))
+        entry.lastErrorMessage = try text(.lastErrorMessage)
+        entry.lastErrorCode = try text(.lastErrorCode)
+        entry.nextAttemptAt = try date(.nextAttemptAt)
+        entry.notBefore = try date(.notBefore)
+        entry.leaseOwner = try text(.leaseOwner)
+        entry.leaseExpiresAt = try date(.leaseExpiresAt)
+        entry.isReplayable = try value(.isReplayable).decode(Bool.self)
+        entry.traceContext = try text(.traceContext).flatMap { TraceContext(fields: JSONColumn.decodeHeaders($0)) }
+        entry.lastErrors = try row[SQLDialect.fleetAgentColumn + 1].decode(String?.self).flatMap { JSONValue(parsing: Data($0.utf8)) }
         return entry
     }
 
     /// An attempt from a row holding ``SQLDialect/fleetAttemptColumns`` from `offset` on.
     static func attempt(_ row: PostgresRandomAccessRow, offset: Int, entryID: Int64) throws -> Attempt {
-        func int(_ index: Int) throws -> Int64? { try row[offset + index].decode(Int64?.self) }
-        func int32(_ index: Int) throws -> Int? { try row[offset + index].decode(Int32?.self).map(Int.init) }
-        func text(_ index: Int) throws -> String? { try row[offset + index].decode(String?.self) }
-        let number = Int(try row[offset].decode(Int32.self))
+        let columns = SQLDialect.fleetAttemptColumns
+        func value(_ column: AttemptColumn) -> PostgresCell { row[offset + columns[column]] }
+        func int(_ column: AttemptColumn) throws -> Int64? { try value(column).decode(Int64?.self) }
+        func int32(_ column: AttemptColumn) throws -> Int? { try value(column).decode(Int32?.self).map(Int.init) }
+        func text(_ column: AttemptColumn) throws -> String? { try value(column).decode(String?.self) }
+        let number = Int(try value(.number).decode(Int32.self))
         var attempt = Attempt(
             id: Int64(number), entryID: entryID, number: number,
-            startedAt: Date(unixMilliseconds: try row[offset + 1].decode(Int64.self)),
-            durationMs: try row[offset + 2].decode(Double.self),
-            outcome: Attempt.Outcome(rawValue: try row[offset + 5].decode(String.self)) ?? .permanent)
-        attempt.status = try int32(3)
-        attempt.transportError = try text(4).flatMap(TransportError.Kind.init(rawValue:))
-        attempt.responseHeaders = JSONColumn.decodeHeaders(try text(6))
+            startedAt: Date(unixMilliseconds: try value(.startedAt).decode(Int64.self)),
+            durationMs: try value(.durationMs).decode(Double.self),
+            outcome: Attempt.Outcome(rawValue: try value(.outcome).decode(String.self)) ?? .permanent)
+        attempt.status = try int32(.status)
+        attempt.transportError = try text(.transportError).flatMap(TransportError.Kind.init(rawValue:))
+        attempt.responseHeaders = JSONColumn.decodeHeaders(try text(.responseHeaders))
         attempt.error = ErrorBody.stored(
-            message: try text(7), errorCode: try text(8), errors: try text(9), kind: try text(10),
-            raw: try row[offset + 11].decode(Data?.self), size: try int(12).map(Int.init))
-        attempt.retryAfterMs = try int(13)
-        attempt.rateLimitLimit = try int(14).map(Int.init)
-        attempt.rateLimitRemaining = try int(15).map(Int.init)
-        attempt.rateLimitReset = try int(16)
+            message: try text(.errorMessage), errorCode: try text(.errorCode), errors: try text(.errors), kind: try text(.bodyKind),
+            raw: try value(.body).decode(Data?.self), size: try int(.bodySize).map(Int.init))
+        attempt.retryAfterMs = try int(.retryAfterMs)
+        attempt.rateLimitLimit = try int(.rateLimitLimit).map(Int.init)
+        attempt.rateLimitRemaining = try int(.rateLimitRemaining).map(Int.init)
+        attempt.rateLimitReset = try int(.rateLimitReset)
         return attempt
     }
 }

@@ -129,7 +129,7 @@ extension FleetStore {
     }
 
     /// The store's entry columns a batch fills, in the order of ``JournalChanges/entryColumns``, after `agent`.
-    private static let stagedEntryColumns = ["agent"] + JournalChanges.entryColumns.map { $0 == "id" ? "localId" : $0 }
+    private static let stagedEntryColumns = ["agent"] + JournalChanges.entryColumns.names.map { $0 == "id" ? "localId" : $0 }
 
     /// Session-local tables a batch is copied into, emptied at each commit.
     private func prepareStaging() async throws {
@@ -139,7 +139,7 @@ extension FleetStore {
             """
         let attempts: PostgresQuery = """
             CREATE TEMP TABLE IF NOT EXISTS ship_attempt ON COMMIT DELETE ROWS AS
-            SELECT \(unescaped: JournalChanges.attemptColumns.joined(separator: ", ")) FROM \(unescaped: Self.schema).attempt WITH NO DATA
+            SELECT \(unescaped: JournalChanges.attemptColumnNames.joined(separator: ", ")) FROM \(unescaped: Self.schema).attempt WITH NO DATA
             """
         let logger = logger
         try await run("prepare to ship") { connection in
@@ -153,7 +153,7 @@ extension FleetStore {
     private func write(_ batch: ShipBatch, agent: String, identity: String, at now: Date) async throws -> (entries: Int, attempts: Int) {
         let entryColumns = Self.stagedEntryColumns.joined(separator: ", ")
         let updates = Self.stagedEntryColumns.filter { $0 != "uuid" }.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
-        let attemptColumns = JournalChanges.attemptColumns.joined(separator: ", ")
+        let attemptColumns = JournalChanges.attemptColumnNames.joined(separator: ", ")
         let logger = logger
         try await run("begin a batch") { try await $0.query("BEGIN", logger: logger) }
         do {
@@ -163,7 +163,7 @@ extension FleetStore {
             }
             if batch.attemptRows.readableBytes > 0 {
                 try await run("copy a batch") { connection in
-                    try await connection.copy(batch.attemptRows, into: "ship_attempt", columns: JournalChanges.attemptColumns.map { $0.lowercased() },
+                    try await connection.copy(batch.attemptRows, into: "ship_attempt", columns: JournalChanges.attemptColumnNames.map { $0.lowercased() },
                                               logger: logger)
                 }
             }
@@ -215,6 +215,13 @@ extension FleetStore {
 
 /// One batch of changes in `COPY`'s text format, redacted, ready for the wire.
 struct ShipBatch: Sendable {
+    /// The positions of the values redacted on the way, in the change feed's rows.
+    private static let entryQuery = JournalChanges.entryColumns[.query]
+    private static let entryRequestHeaders = JournalChanges.entryColumns[.requestHeaders]
+    private static let entryRequestBody = JournalChanges.entryColumns[.requestBody]
+    private static let attemptResponseHeaders = JournalChanges.attemptColumns[.responseHeaders]
+    private static let attemptBody = JournalChanges.attemptColumns[.body]
+
     var entries = 0
     var lastChange: Int64
     var entryRows: ByteBuffer
@@ -229,11 +236,11 @@ struct ShipBatch: Sendable {
             for (index, value) in values.enumerated() {
                 rows.separator()
                 switch index {
-                case 9: // query
+                case Self.entryQuery:
                     if case .string(let query) = value.storage, query.contains("=") { rows.text(Redactor.query(query)) } else { rows.value(value) }
-                case 10: // requestHeaders
+                case Self.entryRequestHeaders:
                     if case .string(let headers) = value.storage { rows.text(Redactor.headersJSON(headers)) } else { rows.value(value) }
-                case 11: // requestBody
+                case Self.entryRequestBody:
                     rows.value(value, redactingBody: true)
                 default:
                     rows.value(value)
@@ -246,10 +253,10 @@ struct ShipBatch: Sendable {
         for values in changes.attempts {
             for (index, value) in values.enumerated() {
                 if index > 0 { rows.separator() }
-                if index == 7, case .string(let headers) = value.storage { // responseHeaders
+                if index == Self.attemptResponseHeaders, case .string(let headers) = value.storage {
                     rows.text(Redactor.headersJSON(headers))
                 } else {
-                    rows.value(value, redactingBody: index == 12) // body
+                    rows.value(value, redactingBody: index == Self.attemptBody)
                 }
             }
             rows.endRow()

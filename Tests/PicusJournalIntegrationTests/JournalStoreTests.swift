@@ -309,7 +309,7 @@ struct JournalStoreTests {
         var clock = try await journal.changeClock()
         func expectChanged(_ ids: [Int64], _ step: String) async throws {
             let changes = try await journal.changes(after: clock, limit: 10)
-            let changed = changes.entries.map { $0[1].storage }
+            let changed = changes.entries.map { $0[JournalChanges.entryColumns[.id]].storage }
             #expect(changed == ids.map { .int64($0) }, "\(step): the entries past the clock")
             let now = try await journal.changeClock()
             #expect(changes.lastChange == now, "\(step): the clock is the last stamp")

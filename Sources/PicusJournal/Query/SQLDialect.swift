@@ -37,11 +37,11 @@ package enum SQLDialect: Sendable, Hashable {
     }
 
     /// Entries with their last attempt's `errors` as `lastErrors`: the selection every read of entries starts from.
-    /// In PostgreSQL the columns are named, in the order of ``fleetEntryColumns``, then `lastErrors`.
+    /// In PostgreSQL the columns are named, in the order of ``fleetEntryColumns``, then `agent` and `lastErrors`.
     package var entrySelection: String {
         let columns = switch self {
         case .sqlite: "entry.*"
-        case .postgres: Self.fleetEntryColumns.map { "entry.\($0)" }.joined(separator: ", ")
+        case .postgres: "\(Self.fleetEntryColumns.sql("entry")), entry.agent"
         }
         return """
             SELECT \(columns), attempt.errors AS lastErrors
@@ -49,19 +49,15 @@ package enum SQLDialect: Sendable, Hashable {
             """
     }
 
-    /// The columns of a fleet store's entry, in the order its reads select them.
-    package static let fleetEntryColumns = [
-        "id", "uuid", "agent", "createdAt", "updatedAt", "origin", "method", "path", "endpoint", "query", "requestHeaders",
-        "requestBody", "state", "attemptCount", "lastStatus", "lastTransportError", "lastErrorMessage", "lastErrorCode",
-        "nextAttemptAt", "notBefore", "leaseOwner", "leaseExpiresAt", "isReplayable", "traceContext",
-    ]
+    /// The columns of a fleet store's entry its reads select, in order: the documented entry
+    /// columns (`id` being the store's own), then ``fleetAgentColumn``, then `lastErrors`.
+    package static let fleetEntryColumns = ColumnList(EntryColumn.documented)
 
-    /// The columns of a fleet store's attempt, in the order its reads select them.
-    package static let fleetAttemptColumns = [
-        "number", "startedAt", "durationMs", "status", "transportError", "outcome", "responseHeaders", "errorMessage",
-        "errorCode", "errors", "bodyKind", "body", "bodySize", "retryAfterMs", "rateLimitLimit", "rateLimitRemaining",
-        "rateLimitReset",
-    ]
+    /// The position of a fleet entry's `agent`, after ``fleetEntryColumns``; `lastErrors` follows it.
+    package static let fleetAgentColumn = fleetEntryColumns.end
+
+    /// The columns of a fleet store's attempt its reads select, in order.
+    package static let fleetAttemptColumns = ColumnList(AttemptColumn.recorded)
 
     /// `sql`, written with `?` placeholders, in this engine's spelling: PostgreSQL numbers them
     /// (`$1`, `$2`, …). The compiler never puts a `?` inside a literal, so each one is a placeholder.

@@ -156,19 +156,20 @@ extension Entry {
 
     /// An entry a claim returned, by position, from ``JournalSQL/claimedColumns``.
     init(claimed row: DirectStatement) {
-        id = row.int64(12) ?? 0
-        uuid = row.text(13).flatMap(UUID.init(uuidString:)) ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
-        createdAt = Date(unixMilliseconds: row.int64(14) ?? 0)
+        typealias At = ClaimedPosition
+        id = row.int64(At.id) ?? 0
+        uuid = row.text(At.uuid).flatMap(UUID.init(uuidString:)) ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+        createdAt = Date(unixMilliseconds: row.int64(At.createdAt) ?? 0)
         updatedAt = createdAt
-        origin = row.text(15)
-        method = row.text(16) ?? ""
-        path = row.text(17) ?? ""
-        query = row.text(18)
-        endpoint = row.text(19) ?? ""
-        requestHeaders = JSONColumn.decodeHeaders(row.text(20))
-        requestBody = row.data(21)
-        isReplayable = (row.int64(22) ?? 1) != 0
-        traceContext = row.text(23).flatMap { TraceContext(fields: JSONColumn.decodeHeaders($0)) }
+        origin = row.text(At.origin)
+        method = row.text(At.method) ?? ""
+        path = row.text(At.path) ?? ""
+        query = row.text(At.query)
+        endpoint = row.text(At.endpoint) ?? ""
+        requestHeaders = JSONColumn.decodeHeaders(row.text(At.requestHeaders))
+        requestBody = row.data(At.requestBody)
+        isReplayable = (row.int64(At.isReplayable) ?? 1) != 0
+        traceContext = row.text(At.traceContext).flatMap { TraceContext(fields: JSONColumn.decodeHeaders($0)) }
         state = .failed
         attemptCount = 0
         update(fromOutcomeColumns: row)
@@ -177,18 +178,19 @@ extension Entry {
     /// The columns an outcome changes, by position, from ``JournalSQL/outcomeColumns``: a lookup by
     /// name folds the case of the column names it compares, twelve times an outcome.
     mutating func update(fromOutcomeColumns row: DirectStatement) {
-        updatedAt = Date(unixMilliseconds: row.int64(0) ?? 0)
-        state = row.text(1).flatMap(EntryState.init(rawValue:)) ?? .failed
-        attemptCount = Int(row.int64(2) ?? 0)
-        lastStatus = row.int64(3).map { Int($0) }
-        lastTransportError = row.text(4).flatMap(TransportError.Kind.init(rawValue:))
-        lastErrorMessage = row.text(5)
-        lastErrorCode = row.text(6)
-        nextAttemptAt = row.int64(7).map(Date.init(unixMilliseconds:))
-        notBefore = row.int64(8).map(Date.init(unixMilliseconds:))
-        leaseOwner = row.text(9)
-        leaseExpiresAt = row.int64(10).map(Date.init(unixMilliseconds:))
-        lastErrors = row.text(11).flatMap { JSONValue(parsing: Data($0.utf8)) }
+        typealias At = OutcomePosition
+        updatedAt = Date(unixMilliseconds: row.int64(At.updatedAt) ?? 0)
+        state = row.text(At.state).flatMap(EntryState.init(rawValue:)) ?? .failed
+        attemptCount = Int(row.int64(At.attemptCount) ?? 0)
+        lastStatus = row.int64(At.lastStatus).map { Int($0) }
+        lastTransportError = row.text(At.lastTransportError).flatMap(TransportError.Kind.init(rawValue:))
+        lastErrorMessage = row.text(At.lastErrorMessage)
+        lastErrorCode = row.text(At.lastErrorCode)
+        nextAttemptAt = row.int64(At.nextAttemptAt).map(Date.init(unixMilliseconds:))
+        notBefore = row.int64(At.notBefore).map(Date.init(unixMilliseconds:))
+        leaseOwner = row.text(At.leaseOwner)
+        leaseExpiresAt = row.int64(At.leaseExpiresAt).map(Date.init(unixMilliseconds:))
+        lastErrors = row.text(At.lastErrors).flatMap { JSONValue(parsing: Data($0.utf8)) }
     }
 
     /// Takes the columns an attempt's record changes from `row`, by name; the rest stays as it was.
@@ -356,4 +358,36 @@ extension Entry {
     package static func fetchOne(_ statement: Statement, arguments: StatementArguments = StatementArguments()) throws -> Entry? {
         try Row.fetchOne(statement, arguments: arguments).map { try Entry(row: $0) }
     }
+}
+
+/// Where a read of an outcome's columns has each, from the schema's list: looked up once per process.
+private enum OutcomePosition {
+    static let updatedAt = JournalSQL.outcomeColumnList.position(.updatedAt)
+    static let state = JournalSQL.outcomeColumnList.position(.state)
+    static let attemptCount = JournalSQL.outcomeColumnList.position(.attemptCount)
+    static let lastStatus = JournalSQL.outcomeColumnList.position(.lastStatus)
+    static let lastTransportError = JournalSQL.outcomeColumnList.position(.lastTransportError)
+    static let lastErrorMessage = JournalSQL.outcomeColumnList.position(.lastErrorMessage)
+    static let lastErrorCode = JournalSQL.outcomeColumnList.position(.lastErrorCode)
+    static let nextAttemptAt = JournalSQL.outcomeColumnList.position(.nextAttemptAt)
+    static let notBefore = JournalSQL.outcomeColumnList.position(.notBefore)
+    static let leaseOwner = JournalSQL.outcomeColumnList.position(.leaseOwner)
+    static let leaseExpiresAt = JournalSQL.outcomeColumnList.position(.leaseExpiresAt)
+    static let lastErrors = Int32(JournalSQL.lastErrorsPosition)
+}
+
+/// Where a claim's row has each of the other columns, from the schema's list.
+private enum ClaimedPosition {
+    static let id = JournalSQL.claimedColumnList.position(.id)
+    static let uuid = JournalSQL.claimedColumnList.position(.uuid)
+    static let createdAt = JournalSQL.claimedColumnList.position(.createdAt)
+    static let origin = JournalSQL.claimedColumnList.position(.origin)
+    static let method = JournalSQL.claimedColumnList.position(.method)
+    static let path = JournalSQL.claimedColumnList.position(.path)
+    static let query = JournalSQL.claimedColumnList.position(.query)
+    static let endpoint = JournalSQL.claimedColumnList.position(.endpoint)
+    static let requestHeaders = JournalSQL.claimedColumnList.position(.requestHeaders)
+    static let requestBody = JournalSQL.claimedColumnList.position(.requestBody)
+    static let isReplayable = JournalSQL.claimedColumnList.position(.isReplayable)
+    static let traceContext = JournalSQL.claimedColumnList.position(.traceContext)
 }

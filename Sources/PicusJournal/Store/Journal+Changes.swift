@@ -3,22 +3,17 @@ import GRDB
 
 /// What changed in a journal past a point of its change clock: the entries as they are now, each
 /// with all its attempts, in the order they changed. What `picus-journal ship` copies into a fleet
-/// store, as raw column values (in the orders of ``entryColumns`` and ``attemptColumns``) so that a
+/// store, as raw column values (in the orders of ``entryColumns`` and ``attemptColumnNames``) so that a
 /// batch goes from SQLite to the wire without a model in between.
 package struct JournalChanges: Sendable {
-    /// The entry columns each of ``entries`` holds, in order. `id` is the journal's own id.
-    package static let entryColumns = [
-        "uuid", "id", "changeSeq", "createdAt", "updatedAt", "origin", "method", "path", "endpoint", "query",
-        "requestHeaders", "requestBody", "state", "attemptCount", "lastStatus", "lastTransportError", "lastErrorMessage",
-        "lastErrorCode", "nextAttemptAt", "notBefore", "leaseOwner", "leaseExpiresAt", "isReplayable", "traceContext",
-    ]
+    /// The entry columns each of ``entries`` holds: the whole table, `id` being the journal's own id.
+    package static let entryColumns = ColumnList(EntryColumn.allCases)
 
-    /// The attempt columns each of ``attempts`` holds, in order; `entryUuid` is its entry's uuid.
-    package static let attemptColumns = [
-        "entryUuid", "number", "startedAt", "durationMs", "status", "transportError", "outcome", "responseHeaders",
-        "errorMessage", "errorCode", "errors", "bodyKind", "body", "bodySize", "retryAfterMs", "rateLimitLimit",
-        "rateLimitRemaining", "rateLimitReset",
-    ]
+    /// The attempt columns each of ``attempts`` holds, after its entry's uuid (`entryUuid`, position 0).
+    package static let attemptColumns = ColumnList(AttemptColumn.recorded, offset: 1)
+
+    /// The names of an attempt row's values, as a fleet store's attempt table spells them.
+    package static let attemptColumnNames = ["entryUuid"] + attemptColumns.names
 
     /// The changed entries, oldest change first.
     package var entries: [[DatabaseValue]]
@@ -55,16 +50,16 @@ extension Journal {
             entries.reserveCapacity(limit)
             var lastChange = clock
             let entryRows = try Row.fetchCursor(db, sql: """
-                SELECT \(JournalChanges.entryColumns.joined(separator: ", ")) FROM (\(changed)) ORDER BY changeSeq
+                SELECT \(JournalChanges.entryColumns.sql()) FROM (\(changed)) ORDER BY changeSeq
                 """, arguments: [clock, limit])
             while let row = try entryRows.next() {
                 entries.append(Array(row.databaseValues))
-                lastChange = row[2]
+                lastChange = row[JournalChanges.entryColumns[.changeSeq]]
             }
             guard !entries.isEmpty else { return JournalChanges(entries: [], attempts: [], lastChange: clock) }
             var attempts: [[DatabaseValue]] = []
             let attemptRows = try Row.fetchCursor(db, sql: """
-                SELECT changed.uuid, \(JournalChanges.attemptColumns.dropFirst().map { "attempt.\($0)" }.joined(separator: ", "))
+                SELECT changed.uuid, \(JournalChanges.attemptColumns.sql("attempt"))
                 FROM (\(changed)) AS changed JOIN attempt ON attempt.entryId = changed.id
                 ORDER BY attempt.entryId, attempt.number
                 """, arguments: [clock, limit])

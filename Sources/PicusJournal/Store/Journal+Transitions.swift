@@ -26,15 +26,28 @@ extension Journal {
                 new.leaseExpiresAt = nil
                 new.nextAttemptAt = Date(unixMilliseconds: until)
             }
-            let insert = try DirectStatement(db, JournalSQL.insertEntry, [
-                new.uuid.uuidString.lowercased(), createdAt, createdAt,
-                new.origin, new.method, new.path, endpoint,
-                new.query, JSONColumn.encode(new.headers), new.body,
-                new.state.rawValue,
-                (new.state == .pending ? createdAt : new.nextAttemptAt?.unixMilliseconds),
-                new.leaseOwner, new.leaseExpiresAt?.unixMilliseconds, new.isReplayable,
-                new.traceContext.map { JSONColumn.encode($0.fields) },
-            ])
+            let written = new
+            let insert = try DirectStatement(db, JournalSQL.insertEntry, EntryColumn.written.map { column -> (any DatabaseValueConvertible)? in
+                let new = written
+                return switch column {
+                case .uuid: new.uuid.uuidString.lowercased()
+                case .createdAt, .updatedAt: createdAt
+                case .origin: new.origin
+                case .method: new.method
+                case .path: new.path
+                case .endpoint: endpoint
+                case .query: new.query
+                case .requestHeaders: JSONColumn.encode(new.headers)
+                case .requestBody: new.body
+                case .state: new.state.rawValue
+                case .nextAttemptAt: new.state == .pending ? createdAt : new.nextAttemptAt?.unixMilliseconds
+                case .leaseOwner: new.leaseOwner
+                case .leaseExpiresAt: new.leaseExpiresAt?.unixMilliseconds
+                case .isReplayable: new.isReplayable
+                case .traceContext: new.traceContext.map { JSONColumn.encode($0.fields) }
+                default: preconditionFailure("\(column.rawValue) is in EntryColumn.written without a value")
+                }
+            })
             defer { insert.finish() }
             guard try insert.step(), let id = insert.int64(0) else {
                 throw JournalError(.database, "the journal did not return the new entry")
@@ -107,16 +120,29 @@ extension Journal {
         let keepsBody = attempt.outcome != .success
         let now = now.unixMilliseconds
         // The number is the sender's, unless another sender recorded past it meanwhile.
-        let insert = try DirectStatement(db, JournalSQL.insertAttempt, [
-            entryID, attempt.number, attempt.startedAt.unixMilliseconds,
-            attempt.durationMs, attempt.status, attempt.transportError?.kind.rawValue,
-            attempt.outcome.rawValue,
-            (attempt.status == nil ? nil : JSONColumn.encode(attempt.responseHeaders)),
-            errorMessage, error?.errorCode, error?.errors?.jsonText,
-            (keepsBody ? error?.kind.rawValue : nil), (keepsBody ? error?.raw : nil),
-            (keepsBody ? error?.size : nil), attempt.retryAfterMs,
-            attempt.rateLimitLimit, attempt.rateLimitRemaining, attempt.rateLimitReset,
-        ])
+        let insert = try DirectStatement(db, JournalSQL.insertAttempt, JournalSQL.insertedAttemptColumns.map { column -> (any DatabaseValueConvertible)? in
+            switch column {
+            case .entryId: entryID
+            case .number: attempt.number
+            case .startedAt: attempt.startedAt.unixMilliseconds
+            case .durationMs: attempt.durationMs
+            case .status: attempt.status
+            case .transportError: attempt.transportError?.kind.rawValue
+            case .outcome: attempt.outcome.rawValue
+            case .responseHeaders: attempt.status == nil ? nil : JSONColumn.encode(attempt.responseHeaders)
+            case .errorMessage: errorMessage
+            case .errorCode: error?.errorCode
+            case .errors: error?.errors?.jsonText
+            case .bodyKind: keepsBody ? error?.kind.rawValue : nil
+            case .body: keepsBody ? error?.raw : nil
+            case .bodySize: keepsBody ? error?.size : nil
+            case .retryAfterMs: attempt.retryAfterMs
+            case .rateLimitLimit: attempt.rateLimitLimit
+            case .rateLimitRemaining: attempt.rateLimitRemaining
+            case .rateLimitReset: attempt.rateLimitReset
+            case .id: preconditionFailure("an attempt's id is the table's")
+            }
+        })
         let number = try insert.step() ? insert.int64(0).map(Int.init) ?? attempt.number : attempt.number
         insert.finish()
         let isSuccess = attempt.outcome == .success
@@ -381,9 +407,8 @@ extension Journal {
 package enum JournalSQL {
     /// The write-ahead row, committed before the request leaves.
     package static let insertEntry = """
-        INSERT INTO entry (uuid, createdAt, updatedAt, origin, method, path, endpoint, query, requestHeaders, requestBody,
-                           state, nextAttemptAt, leaseOwner, leaseExpiresAt, isReplayable, traceContext)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        INSERT INTO entry (\(ColumnList(EntryColumn.written).sql()))
+        VALUES (\(Array(repeating: "?", count: EntryColumn.written.count).joined(separator: ", ")))
         RETURNING id
         """
 
@@ -392,13 +417,15 @@ package enum JournalSQL {
 
     /// An attempt: its number is the sender's, unless another sender recorded past it meanwhile.
     package static let insertAttempt = """
-        INSERT INTO attempt (entryId, number, startedAt, durationMs, status, transportError, outcome,
-            responseHeaders, errorMessage, errorCode, errors, bodyKind, body, bodySize, retryAfterMs,
-            rateLimitLimit, rateLimitRemaining, rateLimitReset)
-        VALUES (?1, MAX(?2, (SELECT COALESCE(MAX(number), 0) + 1 FROM attempt WHERE entryId = ?1)),
-            ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+        INSERT INTO attempt (\(ColumnList(insertedAttemptColumns).sql()))
+        VALUES (\(insertedAttemptColumns.enumerated().map { index, column in
+            column == .number ? "MAX(?\(index + 1), (SELECT COALESCE(MAX(number), 0) + 1 FROM attempt WHERE entryId = ?1))" : "?\(index + 1)"
+        }.joined(separator: ", ")))
         RETURNING number
         """
+
+    /// What an attempt's INSERT fills, its entry first (the number's guard reads it as `?1`).
+    package static let insertedAttemptColumns: [AttemptColumn] = [.entryId] + AttemptColumn.recorded
 
     /// Who may record an entry's outcome: its lease holder, read in the recording transaction.
     package static let leaseHolder = "SELECT leaseOwner FROM entry WHERE id = ?"
@@ -428,10 +455,19 @@ package enum JournalSQL {
         WHERE id = ?11
         """
 
-    /// The columns an outcome changes, in the order ``Entry/update(fromOutcomeColumns:)`` reads them.
+    /// The columns an outcome changes, as ``Entry/update(fromOutcomeColumns:)`` reads them; the last
+    /// attempt's `errors` follow, at ``lastErrorsPosition``.
+    static let outcomeColumnList = ColumnList(EntryColumn.changedByOutcome)
+
+    /// Where a read of the outcome's columns has the last attempt's `errors`.
+    static let lastErrorsPosition = outcomeColumnList.end
+
+    /// The rest of a claimed entry's columns, after the outcome's and `lastErrors`.
+    static let claimedColumnList = ColumnList(
+        EntryColumn.documented.filter { !EntryColumn.changedByOutcome.contains($0) }, offset: lastErrorsPosition + 1)
+
     private static let changingColumns = """
-        updatedAt, state, attemptCount, lastStatus, lastTransportError, lastErrorMessage, lastErrorCode,
-            nextAttemptAt, notBefore, leaseOwner, leaseExpiresAt,
+        \(outcomeColumnList.sql()),
             (SELECT errors FROM attempt WHERE attempt.entryId = entry.id AND attempt.number = entry.attemptCount) AS lastErrors
         """
 
@@ -440,10 +476,7 @@ package enum JournalSQL {
 
     /// A claimed entry's columns: those an outcome changes, then the rest, in the order
     /// ``Entry/init(claimed:)`` reads them.
-    static let claimedColumns = """
-        \(changingColumns), id, uuid, createdAt, origin, method, path, query, endpoint, requestHeaders, requestBody,
-            isReplayable, traceContext
-        """
+    static let claimedColumns = "\(changingColumns), \(claimedColumnList.sql())"
 
     /// Whether a rate-limit budget is in force for any endpoint. Parameter: now.
     static let anyBudget = "SELECT EXISTS (SELECT 1 FROM budget WHERE resetAt > ? OR windowLimit IS NOT NULL)"
