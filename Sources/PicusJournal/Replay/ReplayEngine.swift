@@ -19,53 +19,6 @@ import ServiceLifecycle
 /// let task = Task { try await engine.run() }      // or keep replaying until cancelled
 /// ```
 public actor ReplayEngine {
-    /// What to replay in one ``ReplayEngine/drain(_:onReplay:)``.
-    public struct DrainOptions: Sendable {
-        /// Only this entry.
-        public var entryID: Int64?
-        /// At most this many entries.
-        public var limit: Int?
-        /// Ignore `nextAttemptAt`; never a live lease, a `succeeded` entry, or a time the server asked for.
-        public var force = false
-
-        /// Everything due now.
-        public init(entryID: Int64? = nil, limit: Int? = nil, force: Bool = false) {
-            self.entryID = entryID
-            self.limit = limit
-            self.force = force
-        }
-    }
-
-    /// What one drain did.
-    public struct Summary: Sendable {
-        /// One replayed entry and what became of it.
-        public struct Item: Sendable {
-            /// The entry after its replay.
-            public var entry: Entry
-            /// The line ``Delivery/summary`` gives.
-            public var summary: String
-        }
-
-        /// Every entry replayed, in the order they finished.
-        public var items: [Item] = []
-        /// Entries taken back from a sender that died.
-        public var recovered: [Int64] = []
-        /// Entries expired without a send because they grew too old.
-        public var expiredUnsent: [Int64] = []
-        /// Until when the host is backed off, if the drain stopped for that.
-        public var hostBackedOffUntil: Date?
-
-        /// How many entries were sent.
-        public var replayed: Int { items.count }
-        /// The entries that succeeded.
-        public var succeeded: [Entry] { items.map(\.entry).filter { $0.state == .succeeded } }
-        /// The entries back in the queue, with their next time.
-        public var requeued: [Entry] { items.map(\.entry).filter { $0.state == .queued } }
-        /// The entries that failed for good.
-        public var failed: [Entry] { items.map(\.entry).filter { $0.state == .failed } }
-        /// The entries whose retry budget ran out.
-        public var expired: [Entry] { items.map(\.entry).filter { $0.state == .expired } }
-    }
 
     /// The client every replay goes through.
     public let client: JournaledClient
@@ -203,39 +156,6 @@ public actor ReplayEngine {
         }
     }
 
-    /// What a health probe reports: whether the replayer runs and the journal can be read and written.
-    ///
-    /// Encodes as the body of `/healthz`:
-    /// `{"status":"ok","reason":null,"lastProgressAt":"…","queue":{"pending":0,"queued":3,"inFlight":1},"oldestDueAgeSeconds":0,"activeHolds":0}`,
-    /// with `"status":"unhealthy"` and a one-line `reason` otherwise.
-    public struct Health: Sendable, Encodable {
-        /// True while the engine runs, shows progress, and reads and writes its journal.
-        public var isHealthy: Bool
-        /// Why it is not healthy, in one line.
-        public var reason: String?
-        /// The queue at the probe, when the journal could be read.
-        public var queue: QueueSnapshot?
-        /// When the engine last came round its loop or finished an entry.
-        public var lastProgressAt: Date?
-
-        private enum Key: String, CodingKey {
-            case status, reason, lastProgressAt, queue, oldestDueAgeSeconds, activeHolds
-        }
-
-        /// Encodes the probe as `/healthz` answers it.
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: Key.self)
-            try container.encode(isHealthy ? "ok" : "unhealthy", forKey: .status)
-            try container.encode(reason, forKey: .reason)
-            try container.encode(lastProgressAt.map { ISO8601.string(from: $0) }, forKey: .lastProgressAt)
-            if let queue {
-                let depth = Dictionary(uniqueKeysWithValues: QueueSnapshot.reportedStates.map { ($0.rawValue, queue.depth[$0, default: 0]) })
-                try container.encode(depth, forKey: .queue)
-                try container.encode(queue.oldestDueAge, forKey: .oldestDueAgeSeconds)
-                try container.encode(queue.activeHolds, forKey: .activeHolds)
-            }
-        }
-    }
 
     /// Probes the engine: healthy while ``run()`` runs, its loop or an entry made progress within
     /// ``Configuration/Observability/stallLimit``, the last write reached the journal, and the journal reads now.
@@ -368,84 +288,6 @@ public actor ReplayEngine {
     private struct Progress {
         var consecutiveOutages = 0
         var lastAt: Date?
-    }
-}
-
-/// The shared state of one drain's workers: the cursor and limit all its claims share, the entries
-/// claimed by the pass and not yet taken, and what was replayed.
-private actor DrainPass {
-    /// Where the drain is in the journal, and how many entries it may still take.
-    nonisolated let cursor: DrainCursor
-    /// What was replayed, in the order it finished; appended by the workers without a hop.
-    private nonisolated let replayed = LockedValue<[ReplayEngine.Summary.Item]>([])
-    private var isClaiming = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-    private nonisolated let onReplay: @Sendable (ReplayEngine.Summary.Item) -> Void
-    private let metrics: JournalMetrics
-    /// How many entries one claim of the pass takes: one per worker.
-    private let batchSize: Int
-    /// Entries claimed by one statement and not yet taken by a worker.
-    private var claimed: [Entry] = []
-    /// Whether the drain's first claim was made.
-    private var hasClaimed = false
-
-    init(cursor: DrainCursor, batchSize: Int, metrics: JournalMetrics, onReplay: @escaping @Sendable (ReplayEngine.Summary.Item) -> Void) {
-        self.cursor = cursor
-        self.batchSize = batchSize
-        self.metrics = metrics
-        self.onReplay = onReplay
-    }
-
-    /// The entries the pass claimed and no worker took: the drain gives them back.
-    func takeUnsent() -> [Entry] {
-        defer { claimed = [] }
-        return claimed
-    }
-
-    /// Entries that could not be given back: still the pass's, for the drain's last attempt.
-    func putBack(_ entries: [Entry]) {
-        claimed = entries + claimed
-    }
-
-    /// The next due entry past the cursor: one the pass claimed before, or the first of a new claim.
-    /// The drain's first claim takes one entry per worker in one statement; later ones — after an
-    /// outage, when a worker claimed nothing with its outcome — take one per worker waiting, since
-    /// the others carry their next entries already and an entry claimed for nobody would sit leased
-    /// with nobody renewing it. Claims of the pass are taken one at a time.
-    func claimNext(
-        _ options: ReplayEngine.DrainOptions, journal: Journal, owner: String, leaseDuration: Duration
-    ) async throws -> Entry? {
-        while isClaiming {
-            await withCheckedContinuation { waiters.append($0) }
-        }
-        isClaiming = true
-        defer {
-            isClaiming = false
-            if !waiters.isEmpty { waiters.removeFirst().resume() }
-        }
-        if claimed.isEmpty, !cursor.isSpent {
-            let now = journal.clock.now()
-            let batchSize = hasClaimed ? min(batchSize, 1 + waiters.count) : batchSize
-            hasClaimed = true
-            let cursor = self.cursor
-            claimed = try await metrics.timing(.claim) {
-                try await journal.write("replay from", inline: false) { db in
-                    try cursor.claim(batchSize, entryID: options.entryID, owner: owner, leaseDuration: leaseDuration, now: now, in: db)
-                }
-            }
-            for entry in claimed { metrics.replayLag(now.timeIntervalSince(entry.dueAt ?? entry.createdAt)) }
-        }
-        return claimed.isEmpty ? nil : claimed.removeFirst()
-    }
-
-    nonisolated var items: [ReplayEngine.Summary.Item] { replayed.withLock { $0 } }
-
-    /// Notes a replayed entry and tells the caller, one entry at a time.
-    nonisolated func append(_ item: ReplayEngine.Summary.Item) {
-        replayed.withLock { items in
-            items.append(item)
-            onReplay(item)
-        }
     }
 }
 
