@@ -320,36 +320,3 @@ package final class Dispatcher: Sendable {
         return text
     }
 }
-
-extension RetryPolicy.Decision {
-    var outcome: Attempt.Outcome {
-        switch self {
-        case .succeed: .success
-        case .fail, .expire: .permanent
-        case .retry: .retryable
-        }
-    }
-
-    var transition: EntryTransition {
-        switch self {
-        case .succeed: EntryTransition(state: .succeeded)
-        case .fail: EntryTransition(state: .failed)
-        case .expire: EntryTransition(state: .expired)
-        case .retry(let at): EntryTransition(state: .queued, nextAttemptAt: at)
-        }
-    }
-}
-
-extension Entry {
-    /// The metadata every log line about this entry carries: bounded values, never a secret.
-    var logMetadata: Logger.Metadata {
-        ["picus.entry.id": "\(id)", "picus.entry.uuid": "\(uuid.uuidString.lowercased())", "picus.endpoint": "\(endpoint)"]
-    }
-}
-
-extension Logger {
-    /// A logger that discards everything: what the library logs to when it is given none.
-    package static var disabled: Logger {
-        Logger(label: "picus.journal") { _ in SwiftLogNoOpLogHandler() }
-    }
-}

@@ -89,7 +89,7 @@ final class NDJSONExport {
     private var lastErrorCode: String?
     /// The `errors` of the attempt whose number is the entry's attempt count, as written JSON.
     private var lastErrors: [UInt8]?
-    @exclusivity(unchecked) private var memo = Memo()
+    @exclusivity(unchecked) private var memo = NDJSONMemo()
 
     init(statement: SQLiteStatement, write: @escaping @Sendable (Data) throws -> Void) {
         self.statement = statement
@@ -396,96 +396,5 @@ final class NDJSONExport {
         try write(Data(output))
         result.bytes += output.count
         output.removeAll(keepingCapacity: true)
-    }
-
-    // MARK: Writing JSON
-
-    /// `{"errorCode","errors","message"}` as `EntryDocument.errorValue` writes it.
-    private static func appendError(message: String?, code: String?, errors: [UInt8]?, to buffer: inout [UInt8]) {
-        Self.append(#"{"errorCode":"#, to: &buffer)
-        if let code {
-            if let number = Int64(code), String(number) == code {
-                buffer.append(contentsOf: code.utf8)
-            } else {
-                appendQuoted(code, to: &buffer)
-            }
-        } else {
-            Self.append("null", to: &buffer)
-        }
-        Self.append(#","errors":"#, to: &buffer)
-        if let errors { buffer.append(contentsOf: errors) } else { Self.append("null", to: &buffer) }
-        Self.append(#","message":"#, to: &buffer)
-        if let message { appendQuoted(message, to: &buffer) } else { Self.append("null", to: &buffer) }
-        buffer.append(UInt8(ascii: "}"))
-    }
-
-    private static func appendQuoted(_ text: String, to buffer: inout [UInt8]) {
-        var text = text
-        buffer.append(UInt8(ascii: "\""))
-        text.withUTF8 { JSONOutput.appendEscaped($0, to: &buffer) }
-        buffer.append(UInt8(ascii: "\""))
-    }
-
-    /// Bytes from a column, escaped: ASCII as it is; anything else as the `String` GRDB would make
-    /// of it (invalid UTF-8 repaired), so the output is what the document writes.
-    private static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to buffer: inout [UInt8]) {
-        if bytes.allSatisfy({ $0 < 0x80 }) { return JSONOutput.appendEscaped(bytes, to: &buffer) }
-        var text = String(decoding: bytes, as: UTF8.self)
-        text.withUTF8 { JSONOutput.appendEscaped($0, to: &buffer) }
-    }
-
-    @inline(__always)
-    private static func append(_ text: StaticString, to buffer: inout [UInt8]) {
-        text.withUTF8Buffer { buffer.append(contentsOf: $0) }
-    }
-
-    private static func isUUID(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
-        for index in 0..<text.count {
-            let byte = text[index]
-            if index == 8 || index == 13 || index == 18 || index == 23 {
-                guard byte == UInt8(ascii: "-") else { return false }
-            } else {
-                guard (0x30...0x39).contains(byte) || (0x41...0x46).contains(byte) || (0x61...0x66).contains(byte) else { return false }
-            }
-        }
-        return true
-    }
-}
-
-/// What the export has already written for a stored text: most entries repeat a few header sets,
-/// queries and error bodies. Bounded, so a journal of all-different values costs memory only up to the bound.
-private struct Memo {
-    enum Kind: UInt8 { case headers, nullHeaders, query, body, binaryBody, errors }
-
-    private struct Key: Hashable {
-        var kind: Kind
-        var text: [UInt8]
-
-        // All the bytes at once: an array of bytes hashes one `UInt8` at a time.
-        func hash(into hasher: inout Hasher) {
-            hasher.combine(kind)
-            text.withUnsafeBytes { hasher.combine(bytes: $0) }
-        }
-    }
-
-    private var values: [Key: [UInt8]] = [:]
-    private var key = Key(kind: .headers, text: [])
-    private var size = 0
-    private static let maximumSize = 2 * 1024 * 1024
-    private static let maximumCount = 4096
-    private static let maximumTextSize = 4096
-
-    mutating func value(for text: UnsafeBufferPointer<UInt8>, kind: Kind, make: () -> [UInt8]) -> [UInt8] {
-        guard text.count <= Self.maximumTextSize else { return make() }
-        key.kind = kind
-        key.text.removeAll(keepingCapacity: true)
-        key.text.append(contentsOf: text)
-        if let value = values[key] { return value }
-        let value = make()
-        if size + key.text.count + value.count <= Self.maximumSize, values.count < Self.maximumCount {
-            values[key] = value
-            size += key.text.count + value.count
-        }
-        return value
     }
 }

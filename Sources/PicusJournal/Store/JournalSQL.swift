@@ -30,8 +30,8 @@ package enum JournalSQL {
 
     /// An attempt's outcome, recorded by the sender that holds the lease (or saw a success on an
     /// entry nobody is sending): the count, the last status and error, and — with a transition
-    /// (`moves`) — the state. Plain statements, where one `UPDATE … FROM … RETURNING` that decided
-    /// the holder in SQL took twice as long in SQLite (85 µs against 52, measured).
+    /// (`moves`) — the state. Plain statements rather than one `UPDATE … FROM … RETURNING` that decides
+    /// the holder in SQL, which SQLite runs more slowly (BENCHMARKS.md).
     ///
     /// It stamps the entry with the change clock's next value itself — ``advanceChangeClock`` must
     /// follow in the same transaction — so the change trigger, which stamps only rows whose `changeSeq`
