@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 swift package plugin generate-manual --date "$(date -u +%Y-%m-%d)" --authors "the picus-journal developers"
 cp .build/plugins/GenerateManual/outputs/picus-journal/picus-journal.1 man/picus-journal.1
+python3 scripts/tidy-manual.py man/picus-journal.1
 echo "man/picus-journal.1 regenerated; read it with: man ./man/picus-journal.1"

@@ -93,7 +93,7 @@ extension FleetStore {
                 (SELECT * FROM \(dialect.entryTable) AS entry WHERE \(clause.sql)
                  ORDER BY entry.createdAt DESC, entry.id DESC\(limitClause)) AS entry
             LEFT JOIN \(dialect.attemptTable) AS attempt ON \(dialect.attemptOfEntry)
-            ORDER BY entry.createdAt DESC, entry.id DESC, attempt.number
+            ORDER BY \(ExportWriter.rowOrder(format))
             """
         var writer = ExportWriter(format: format, options: options, withAgent: true, write: write)
         try writer.begin()

@@ -20,6 +20,20 @@ import ServiceLifecycle
 /// let received = await sandbox.receivedRequests()
 /// ```
 public final class PicusSandbox: Sendable {
+    /// The control API beside the emulated Picus API, as `METHOD path` with what each does: the
+    /// list `picus-journal sandbox --help` prints, held to the routes served by a test.
+    public static let controlRoutes: [(route: String, meaning: String)] = [
+        ("GET /_sandbox/health", "200 while it serves"),
+        ("POST /_sandbox/faults", #"inject: {"status":503,"count":2,"path":"/v1/agents"}"#),
+        ("DELETE /_sandbox/faults", "clear the faults"),
+        ("GET /_sandbox/requests", "the requests received"),
+        ("DELETE /_sandbox/requests", "forget them"),
+        ("POST /_sandbox/tokens/expire", "expire every access token"),
+        ("PUT /_sandbox/rate-limits", #"set limits: {"GET /v1/agents": 100}"#),
+        ("DELETE /_sandbox/rate-limits", "remove every limit"),
+        ("PUT /_sandbox/latency", #"answer after a delay: {"ms": 20}"#),
+    ]
+
     /// How the sandbox behaves.
     public struct Configuration: Sendable {
         /// The address to listen on.

@@ -13,7 +13,9 @@ struct ListCommand: AsyncParsableCommand {
             Example:
               picus-journal list --status 422 --since 24h
               picus-journal list --status 5xx --status 429 --state queued --format json
-              picus-journal list --path '/v1/simulations*' --grep "validation" --format csv > rejected.csv
+              picus-journal list --path '/v1/simulations*' --grep "validation" \\
+                  --format csv > rejected.csv
+              picus-journal list --status 429 --any-attempt    # ever rate-limited
             """)
 
     @OptionGroup var filters: QueryOptions

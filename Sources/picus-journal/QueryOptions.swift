@@ -12,7 +12,7 @@ extension Statistics.Grouping: ExpressibleByArgument {}
 
 /// The filters `list`, `stats` and `export` share.
 struct QueryOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Only this last status: a code like 422 or a class like 4xx. Repeatable.", valueName: "code|class"))
+    @Option(help: ArgumentHelp("Only this last status (any attempt's, with --any-attempt): a code like 422 or a class like 4xx. Repeatable.", valueName: "code|class"))
     var status: [JournalQuery.StatusFilter] = []
 
     @Option(help: ArgumentHelp("Only this state: \(EntryState.allCases.map(\.rawValue).joined(separator: ", ")). Repeatable.", valueName: "state"))
@@ -24,11 +24,14 @@ struct QueryOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Only paths matching this glob, like '/v1/simulations*' (query excluded, case-sensitive).", valueName: "glob"))
     var path: String?
 
-    @Option(help: ArgumentHelp("Only this Picus error_code. Repeatable.", valueName: "code"))
+    @Option(help: ArgumentHelp("Only this last Picus error_code (any attempt's, with --any-attempt). Repeatable.", valueName: "code"))
     var errorCode: [String] = []
 
-    @Option(help: ArgumentHelp("Only entries with an attempt whose error message contains this text.", valueName: "text"))
+    @Option(help: ArgumentHelp("Only entries whose last error message contains this text, ASCII case ignored (any attempt's, with --any-attempt).", valueName: "text"))
     var grep: String?
+
+    @Flag(help: "Match --status, --error-code and --grep against every attempt, not just the last: --status 429 --any-attempt finds each entry that ever got a 429. All three then hold for one attempt.")
+    var anyAttempt = false
 
     @Option(help: ArgumentHelp("Only entries created since: 90m, 24h, 7d or an ISO 8601 time.", valueName: "time"))
     var since: TimeBound?
@@ -57,6 +60,7 @@ struct QueryOptions: ParsableArguments {
         query.pathGlob = path
         query.errorCodes = errorCode
         query.text = grep
+        query.anyAttempt = anyAttempt
         query.agents = agent
         query.after = after
         return query

@@ -16,10 +16,11 @@ struct ReplayCommand: AsyncParsableCommand {
             Example:
               picus-journal replay --dry-run
               picus-journal replay --concurrency 8
-              picus-journal replay --watch          # until SIGINT or SIGTERM; see the README for systemd
-              picus-journal replay --watch --metrics 127.0.0.1:9464   # and serve /metrics and /healthz
+              picus-journal replay --watch    # until SIGINT or SIGTERM
+              picus-journal replay --watch --metrics 127.0.0.1:9464
 
-            With TRACEPARENT (and TRACESTATE) set, the replayer's own trace context is that one; each entry's             attempts continue the trace it was written in.
+            --metrics serves /metrics and /healthz. With TRACEPARENT (and TRACESTATE) set, the replayer's \
+            own trace context is that one; each entry's attempts continue the trace it was written in.
             """)
 
     @Flag(help: "List what would be sent; send nothing.")

@@ -11,12 +11,14 @@ struct RequestCommand: AsyncParsableCommand {
             naming the entry, the status and whether the entry was queued for replay.
 
             Example:
-              picus-journal request GET '/v1/simulations?limit=10' --base-url http://127.0.0.1:8080
-              picus-journal request POST /v1/simulations --data '{"simulation_name":"nightly"}'
+              picus-journal request GET '/v1/simulations?limit=10' \\
+                  --base-url http://127.0.0.1:8080
+              picus-journal request POST /v1/simulations \\
+                  --data '{"simulation_name":"nightly"}'
               picus-journal request POST /v1/simulations --data @simulation.json
             """)
 
-    @Argument(help: "GET, POST, PUT, PATCH or DELETE.")
+    @Argument(help: ArgumentHelp("One of \(Self.methods.joined(separator: ", ")).", valueName: "method"))
     var method: String
 
     @Argument(help: ArgumentHelp("The path, with its query string if any.", valueName: "path"))

@@ -8,12 +8,13 @@ struct SandboxCommand: AsyncParsableCommand {
         commandName: "sandbox",
         abstract: "Serve the Picus API emulator until SIGINT or SIGTERM.",
         discussion: """
-            It prints its URL on the first line. Its control API: POST /_sandbox/faults, DELETE /_sandbox/faults, \
-            GET /_sandbox/requests, POST /_sandbox/tokens/expire, PUT|DELETE /_sandbox/rate-limits.
+            It prints its URL on the first line. Its control API:
+            \(PicusSandbox.controlRoutes.map { "  \($0.route)  \($0.meaning)" }.joined(separator: "\n"))
 
             Example:
               picus-journal sandbox --port 8080 &
-              export PICUS_API_URL=http://127.0.0.1:8080 PICUS_REFRESH_TOKEN=sandbox-refresh-token
+              export PICUS_API_URL=http://127.0.0.1:8080
+              export PICUS_REFRESH_TOKEN=sandbox-refresh-token
               curl -X POST $PICUS_API_URL/_sandbox/faults -d '{"status":503,"count":2}'
             """)
 

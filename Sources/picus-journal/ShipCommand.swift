@@ -27,7 +27,8 @@ struct ShipCommand: AsyncParsableCommand {
 
             Example:
               picus-journal ship --to postgres://picus@db.internal/fleet --agent site-a
-              picus-journal ship --to postgres://picus@db.internal/fleet?sslmode=verify-full --watch
+              picus-journal ship --watch \\
+                  --to 'postgres://picus@db.internal/fleet?sslmode=verify-full'
             """)
 
     @Option(help: ArgumentHelp("The fleet store: postgres://USER@HOST[:PORT]/DB[?sslmode=MODE].", valueName: "url"))

@@ -18,7 +18,7 @@ struct ManualTests {
         let root = try #require(info["command"] as? [String: Any])
         // The generator drops what mdoc cannot carry (an em dash, say): compare ASCII to ASCII.
         func plain(_ text: String) -> String { String(String.UnicodeScalarView(text.unicodeScalars.filter(\.isASCII))) }
-        let page = plain(try String(contentsOf: Self.manPage, encoding: .utf8))
+        let page = plain(Self.discussionsAsWritten(try String(contentsOf: Self.manPage, encoding: .utf8)))
         let regenerate = "the man page is stale: run scripts/generate-manual.sh"
 
         var optionNames: Set<String> = []
@@ -57,6 +57,63 @@ struct ManualTests {
         for option in Set(named) {
             #expect(optionNames.contains(option), "\(regenerate): --\(option) is not an option of the binary")
         }
+    }
+
+    /// The page with `scripts/tidy-manual.py` undone: paragraphs as blank lines, literal displays
+    /// as the indented lines the help writes.
+    private static func discussionsAsWritten(_ page: String) -> String {
+        var lines: [String] = []
+        var literal = false
+        for line in page.split(separator: "\n", omittingEmptySubsequences: false) {
+            switch line {
+            case ".Pp": lines.append("")
+            case ".Bd -literal -offset indent": literal = true
+            case ".Ed": literal = false
+            default:
+                // The generator writes a backslash as troff's `\e`.
+                let text = (line.hasPrefix("\\&") ? String(line.dropFirst(2)) : String(line)).replacingOccurrences(of: "\\e", with: "\\")
+                lines.append(literal ? "  " + text : text)
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    @Test func theManPageFormatsWithoutAWarning() async throws {
+        let folder = try TemporaryFolder()
+        // groff as `man -l` runs it, every warning on.
+        let groff = try await runBinary(URL(fileURLWithPath: "/usr/bin/groff"), ["-mdoc", "-ww", "-z", Self.manPage.path], in: folder)
+        #expect(groff.status == 0)
+        #expect(groff.stderr == "")
+    }
+
+    /// Every example in a command's help is one line at 80 columns, copied whole; the prose says
+    /// nothing with a run of stray spaces; and `request` names the methods it takes.
+    @Test func helpExamplesAreNeverWrappedAndHaveNoStraySpaces() async throws {
+        let folder = try TemporaryFolder()
+        let dump = try await runCLI(["--experimental-dump-help"], in: folder)
+        let info = try #require(try JSONSerialization.jsonObject(with: dump.stdoutData) as? [String: Any])
+        let commands = (try #require(info["command"] as? [String: Any])["subcommands"] as? [[String: Any]] ?? [])
+            .compactMap { $0["commandName"] as? String }.filter { $0 != "help" }
+        #expect(commands.count >= 10)
+        for command in commands {
+            let narrow = try await runCLI(["help", command], environment: ["COLUMNS": "80"], in: folder)
+            let wide = try await runCLI(["help", command], environment: ["COLUMNS": "1000"], in: folder)
+            #expect(narrow.status == 0)
+            let overview = wide.stdout.components(separatedBy: "USAGE:")[0]
+            for line in overview.split(separator: "\n") where line.hasPrefix("  ") {
+                #expect(narrow.stdout.contains(line), "\(command) --help wraps: \(line)")
+            }
+            for line in overview.split(separator: "\n") {
+                let text = line.trimmingCharacters(in: .whitespaces)
+                #expect(!text.contains("   ") || line.contains("#"), "\(command) --help has stray spaces: \(line)")
+            }
+        }
+        let request = try await runCLI(["help", "request"], environment: ["COLUMNS": "1000"], in: folder)
+        for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] {
+            #expect(request.stdout.contains(method), "request --help does not name \(method)")
+        }
+        let sandbox = try await runCLI(["help", "sandbox"], environment: ["COLUMNS": "1000"], in: folder)
+        #expect(sandbox.stdout.contains("PUT /_sandbox/latency"))
     }
 
     private static var manPage: URL {

@@ -353,6 +353,34 @@ struct ReplayEngineTests {
             #expect(stored?.state == .succeeded)
         }
     }
+
+    @Test func anAgentAwaitsAQueuedEntrysFinalOutcomeFromARunningEngine() async throws {
+        let folder = try TemporaryFolder()
+        try await withSandbox(.unlimited) { sandbox in
+            let client = try makeClient(folder: folder, sandbox: sandbox)
+            await sandbox.addFault(SandboxFault(status: 503, count: 1, path: "/v1/agents", retryAfter: "0"))
+            let queued = try await client.send(.get("/v1/agents")).entry
+            #expect(queued.state == .queued)
+            let engine = ReplayEngine(client: client)
+            let listener = engine.outcomes()
+            let running = Task { try await engine.run() }
+
+            let final = try await engine.finalOutcome(ofEntry: queued.id)
+            running.cancel()
+            try await running.value
+
+            #expect(final.state == .succeeded)
+            var seen: [Int64] = []
+            for await item in listener {
+                seen.append(item.entry.id)
+                break
+            }
+            #expect(seen == [queued.id])
+            // A final entry is returned at once.
+            #expect(try await engine.finalOutcome(ofEntry: queued.id).state == .succeeded)
+            await #expect(throws: JournalError.self) { _ = try await engine.finalOutcome(ofEntry: 999_999) }
+        }
+    }
 }
 
 /// Leases: a sender that lost its entry never moves it, and history never collides.

@@ -36,12 +36,12 @@ extension Journal {
             }
             let entryColumns = try db.columns(in: "entry").count + 1
             let attemptColumns = try db.columns(in: "attempt").count
-            // Entries newest first, each followed by its attempts in order; the limit counts entries.
+            // The limit counts entries, the newest.
             let sql = """
                 SELECT entry.*, NULL AS lastErrors, attempt.* FROM
                     (SELECT * FROM entry WHERE \(clause.sql) ORDER BY entry.createdAt DESC, entry.id DESC\(limitClause)) AS entry
                 LEFT JOIN attempt ON attempt.entryId = entry.id
-                ORDER BY entry.createdAt DESC, entry.id DESC, attempt.number
+                ORDER BY \(ExportWriter.rowOrder(format))
                 """
             let adapter = ScopeAdapter(base: RangeRowAdapter(0..<entryColumns),
                                        scopes: ["attempt": RangeRowAdapter(entryColumns..<(entryColumns + attemptColumns))])
@@ -79,6 +79,8 @@ package struct ExportWriter {
     private var buffer = Data()
     private var result = ExportResult(entries: 0, attempts: 0, bytes: 0)
     private var isFirstHAREntry = true
+    /// The entries a HAR has counted, whose rows need not be together.
+    private var harEntries = Set<Int64>()
     private let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -104,6 +106,9 @@ package struct ExportWriter {
             var log: [String: JSONValue] = [
                 "version": .string("1.2"),
                 "creator": .object(["name": .string("picus-journal"), "version": .string(options.creatorVersion)]),
+                // Optional in HAR 1.2, but readers such as haralyzer expect both.
+                "browser": .object(["name": .string("picus-journal"), "version": .string(options.creatorVersion)]),
+                "pages": .array([]),
             ]
             if let summary = options.summary { log["comment"] = .string(summary) }
             var head = String(JSONValue.object(log).jsonText.dropLast())
@@ -118,11 +123,26 @@ package struct ExportWriter {
         }
     }
 
+    /// The order of an export's rows, entry columns named `entry` and attempt columns `attempt`: an
+    /// entry's rows together, newest entry first, its attempts in order — or, for HAR, every attempt
+    /// in the order it started, as HAR readers list a log (an entry's rows may then be apart).
+    package static func rowOrder(_ format: ExportFormat) -> String {
+        format == .har
+            ? "COALESCE(attempt.startedAt, entry.createdAt), entry.createdAt, entry.id, attempt.number"
+            : "entry.createdAt DESC, entry.id DESC, attempt.number"
+    }
+
+    /// Adds an entry with its attempts; for HAR, an entry may come more than once, each time with
+    /// some of its attempts (``rowOrder(_:)``).
     package mutating func add(_ entry: Entry, _ attempts: [Attempt]) throws {
         var entry = entry
         // The entry's last error details, from its attempts already at hand (the query does not join them twice).
         entry.lastErrors = attempts.last { $0.number == entry.attemptCount }?.error?.errors
-        result.entries += 1
+        if format == .har {
+            if harEntries.insert(entry.id).inserted { result.entries += 1 }
+        } else {
+            result.entries += 1
+        }
         result.attempts += attempts.count
         let origin = entry.origin ?? options.defaultOrigin
         switch format {

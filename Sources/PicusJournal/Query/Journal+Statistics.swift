@@ -82,13 +82,32 @@ package struct StatisticsPlan: Sendable {
         case .hour: "CAST(entry.createdAt / 3600000 AS TEXT)"
         case .day: "CAST(entry.createdAt / 86400000 AS TEXT)"
         }
+        let failed = "SUM(CASE WHEN entry.state IN (\(EntryLifecycle.sqlList([.failed, .expired]))) THEN 1 ELSE 0 END) AS failed"
+        let finished = "SUM(CASE WHEN entry.state IN (\(EntryLifecycle.sqlList([.failed, .expired, .succeeded]))) THEN 1 ELSE 0 END) AS finished"
+        if query.anyAttempt, let attemptKey = Self.attemptKey(grouping) {
+            // Every status (or error code) an entry's attempts got, each entry counted once per key.
+            groups = fragment("""
+                SELECT entry.k AS k, COUNT(*) AS n, \(failed), \(finished) FROM (
+                    SELECT DISTINCT entry.id, entry.state, \(attemptKey) AS k
+                    FROM \(table) JOIN \(dialect.attemptTable) AS attempt ON \(dialect.attemptOfEntry) WHERE \(clause.sql)
+                ) AS entry GROUP BY entry.k ORDER BY n DESC, k
+                """)
+            return
+        }
         let order = grouping == .hour || grouping == .day ? "MIN(entry.createdAt)" : "n DESC, k"
         groups = fragment("""
-            SELECT \(key) AS k, COUNT(*) AS n,
-                SUM(CASE WHEN entry.state IN (\(EntryLifecycle.sqlList([.failed, .expired]))) THEN 1 ELSE 0 END) AS failed,
-                SUM(CASE WHEN entry.state IN (\(EntryLifecycle.sqlList([.failed, .expired, .succeeded]))) THEN 1 ELSE 0 END) AS finished
+            SELECT \(key) AS k, COUNT(*) AS n, \(failed), \(finished)
             FROM \(table) WHERE \(clause.sql) GROUP BY k ORDER BY \(order)
             """)
+    }
+
+    /// The key of a grouping that reads an attempt, from every attempt rather than the entry's last.
+    private static func attemptKey(_ grouping: Statistics.Grouping) -> String? {
+        switch grouping {
+        case .status: "COALESCE(CAST(attempt.status AS TEXT), attempt.transportError, 'none')"
+        case .errorCode: "COALESCE(attempt.errorCode, 'none')"
+        case .path, .agent, .hour, .day: nil
+        }
     }
 
     /// The statistics the rows of the queries above make.

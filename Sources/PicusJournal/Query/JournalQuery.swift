@@ -70,7 +70,7 @@ public struct JournalQuery: Sendable, Hashable {
     /// Only entries shipped from one of these agents' journals: a fleet store's filter (a local
     /// journal's entries belong to no named agent, so none matches).
     public var agents: [String] = []
-    /// Only entries whose last status matches one of these.
+    /// Only entries whose last status matches one of these (any attempt's, with ``anyAttempt``).
     public var statuses: [StatusFilter]
     /// Only entries in one of these states.
     public var states: [EntryState]
@@ -78,10 +78,15 @@ public struct JournalQuery: Sendable, Hashable {
     public var methods: [String] = []
     /// Only entries whose path matches this glob (`/v1/simulations*`); case-sensitive, query excluded.
     public var pathGlob: String?
-    /// Only entries whose last Picus `error_code` is one of these.
+    /// Only entries whose last Picus `error_code` is one of these (any attempt's, with ``anyAttempt``).
     public var errorCodes: [String] = []
-    /// Only entries with an attempt whose error message contains this text.
+    /// Only entries whose last error message contains this text, ASCII case ignored (any attempt's,
+    /// with ``anyAttempt``).
     public var text: String?
+    /// Whether ``statuses``, ``errorCodes`` and ``text`` ask about any one attempt of an entry rather
+    /// than its last: an entry that got a 429 and then succeeded matches `statuses: [.code(429)]` only
+    /// with this set. All three must then hold for the same attempt.
+    public var anyAttempt = false
     /// Only entries created at or after this time.
     public var since: Date?
     /// Only entries created before this time.
@@ -118,21 +123,6 @@ public struct JournalQuery: Sendable, Hashable {
             case .postgres: add("entry.agent IN (\(placeholders(agents.count)))", agents.map(SQLValue.text))
             }
         }
-        if !statuses.isEmpty {
-            var alternatives: [String] = []
-            var bound: [SQLValue] = []
-            for status in statuses {
-                switch status {
-                case .code(let code):
-                    alternatives.append("entry.lastStatus = ?")
-                    bound.append(.integer(Int64(code)))
-                case .class(let digit):
-                    alternatives.append("entry.lastStatus BETWEEN ? AND ?")
-                    bound += [.integer(Int64(digit * 100)), .integer(Int64(digit * 100 + 99))]
-                }
-            }
-            add("(\(alternatives.joined(separator: " OR ")))", bound)
-        }
         if !states.isEmpty { add("entry.state IN (\(placeholders(states.count)))", states.map { .text($0.rawValue) }) }
         if !methods.isEmpty { add("entry.method IN (\(placeholders(methods.count)))", methods.map { .text($0.uppercased()) }) }
         if let pathGlob {
@@ -141,35 +131,67 @@ public struct JournalQuery: Sendable, Hashable {
             case .postgres: add("entry.path ~ ?", [.text(Glob.regularExpression(pathGlob))])
             }
         }
-        if !errorCodes.isEmpty { add("entry.lastErrorCode IN (\(placeholders(errorCodes.count)))", errorCodes.map(SQLValue.text)) }
-        if let text, !text.isEmpty {
-            // LIKE is case-insensitive for ASCII in SQLite, as the trigram index is; PostgreSQL's ILIKE is.
-            let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-                .replacingOccurrences(of: "_", with: "\\_") + "%"
-            switch dialect {
-            case .sqlite(let fullTextSearch) where fullTextSearch && text.count >= 3:
-                // The trigram index needs three characters; shorter text is scanned. One phrase: the
-                // text as typed, FTS5 operators and all taken literally.
-                let phrase = "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-                add("""
-                    entry.id IN (SELECT attempt.entryId FROM attemptSearch JOIN attempt ON attempt.id = attemptSearch.rowid
-                                 WHERE attemptSearch MATCH ?)
-                    """, [.text(phrase)])
-            case .sqlite:
-                add("entry.id IN (SELECT entryId FROM attempt WHERE errorMessage LIKE ? ESCAPE '\\')", [.text(pattern)])
-            case .postgres:
-                add("""
-                    EXISTS (SELECT 1 FROM \(dialect.attemptTable) AS attempt
-                            WHERE \(dialect.attemptOfEntry) AND attempt.errorMessage ILIKE ? ESCAPE '\\')
-                    """, [.text(pattern)])
-            }
-        }
+        if let attemptClause = attemptClause(dialect) { add(attemptClause.sql, attemptClause.values) }
         if let since { add("entry.createdAt >= ?", [.integer(since.unixMilliseconds)]) }
         if let until { add("entry.createdAt < ?", [.integer(until.unixMilliseconds)]) }
         if let after {
             add("(entry.createdAt, entry.id) < (?, ?)", [.integer(after.createdAt), .integer(after.id)])
         }
         return SQLFragment(clauses.isEmpty ? "1 = 1" : clauses.joined(separator: " AND "), values)
+    }
+
+    /// The filters that read an attempt — status, `error_code`, message text — as one condition: on
+    /// the entry's own copy of its last attempt, or with ``anyAttempt`` on one attempt of its history.
+    private func attemptClause(_ dialect: SQLDialect) -> SQLFragment? {
+        let text = text.flatMap { $0.isEmpty ? nil : $0 }
+        guard !statuses.isEmpty || !errorCodes.isEmpty || text != nil else { return nil }
+        let status = anyAttempt ? "attempt.status" : "entry.lastStatus"
+        let errorCode = anyAttempt ? "attempt.errorCode" : "entry.lastErrorCode"
+        let message = anyAttempt ? "attempt.errorMessage" : "entry.lastErrorMessage"
+        var clauses: [String] = []
+        var values: [SQLValue] = []
+        if !statuses.isEmpty {
+            var alternatives: [String] = []
+            for filter in statuses {
+                switch filter {
+                case .code(let code):
+                    alternatives.append("\(status) = ?")
+                    values.append(.integer(Int64(code)))
+                case .class(let digit):
+                    alternatives.append("\(status) BETWEEN ? AND ?")
+                    values += [.integer(Int64(digit * 100)), .integer(Int64(digit * 100 + 99))]
+                }
+            }
+            clauses.append("(\(alternatives.joined(separator: " OR ")))")
+        }
+        if !errorCodes.isEmpty {
+            clauses.append("\(errorCode) IN (\(Array(repeating: "?", count: errorCodes.count).joined(separator: ", ")))")
+            values += errorCodes.map(SQLValue.text)
+        }
+        if let text {
+            // LIKE is case-insensitive for ASCII in SQLite, as the trigram index is; PostgreSQL's ILIKE is.
+            let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_") + "%"
+            switch dialect {
+            case .sqlite(let fullTextSearch):
+                clauses.append("\(message) LIKE ? ESCAPE '\\'")
+                values.append(.text(pattern))
+                if fullTextSearch, text.count >= 3 {
+                    // The trigram index narrows the attempts to read; the LIKE above decides. One
+                    // phrase: the text as typed, FTS5 operators and all taken literally.
+                    let phrase = "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                    let indexed = "SELECT attempt.entryId FROM attemptSearch JOIN attempt ON attempt.id = attemptSearch.rowid WHERE attemptSearch MATCH ?"
+                    clauses.append(anyAttempt ? "attempt.id IN (SELECT rowid FROM attemptSearch WHERE attemptSearch MATCH ?)" : "entry.id IN (\(indexed))")
+                    values.append(.text(phrase))
+                }
+            case .postgres:
+                clauses.append("\(message) ILIKE ? ESCAPE '\\'")
+                values.append(.text(pattern))
+            }
+        }
+        let condition = clauses.joined(separator: " AND ")
+        guard anyAttempt else { return SQLFragment(condition, values) }
+        return SQLFragment("EXISTS (SELECT 1 FROM \(dialect.attemptTable) AS attempt WHERE \(dialect.attemptOfEntry) AND \(condition))", values)
     }
 
     /// The whole SELECT of entries, newest first: `selection` (which names the entry table `entry`),

@@ -32,6 +32,8 @@ public actor ReplayEngine {
     /// Why the journal cannot be written now (a full disk, a lock held too long), while it cannot.
     private var journalProblem: String?
     private var lastGaugesAt: ContinuousClock.Instant?
+    /// Who listens to ``outcomes()``: each listener's continuation, by its key.
+    nonisolated let listeners = LockedValue<[UUID: AsyncStream<Summary.Item>.Continuation]>([:])
 
     /// Creates an engine that replays the client's journal through the client.
     public init(client: JournaledClient, configuration: Configuration = Configuration()) {
@@ -73,7 +75,10 @@ public actor ReplayEngine {
         summary.expiredUnsent = try await journal.expireStale(olderThan: dispatcher.configuration.retryPolicy.maximumAge, now: now)
         let workers = max(1, min(configuration.limits.concurrency, options.limit ?? Int.max))
         let pass = DrainPass(cursor: DrainCursor(limit: options.limit, force: options.force), batchSize: workers,
-                             metrics: dispatcher.configuration.observability.metrics, onReplay: onReplay)
+                             metrics: dispatcher.configuration.observability.metrics) { [listeners] item in
+            onReplay(item)
+            for listener in listeners.withLock({ Array($0.values) }) { listener.yield(item) }
+        }
         // Each worker runs in a task of its own, which the drain's cancellation does not reach: a
         // request under way goes out whole and is recorded; the worker then stops.
         let stop = LockedValue(false)
