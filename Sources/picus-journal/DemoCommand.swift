@@ -106,7 +106,9 @@ struct DemoCommand: AsyncParsableCommand {
             say("One entry's whole history — `picus-journal show \(replayed.id)`:\n")
             say(EntryDetail(entry: replayed, attempts: try await journal.attempts(ofEntry: replayed.id)).render())
         }
-        say("Try: picus-journal list --status 422 --format json --db \(path)")
+        // `swift run` leaves the binary in .build, not on PATH: name it the way that works from here.
+        let command = (Bundle.main.executablePath ?? "").contains("/.build/") ? "swift run picus-journal" : "picus-journal"
+        say("Try: \(command) list --status 422 --format json --db \(path)")
     }
 
     private func step(_ delivery: Delivery) {
