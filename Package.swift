@@ -204,11 +204,15 @@ let serverTargets: [Target] = [
     .testTarget(
         name: "PicusJournalFleetTests",
         dependencies: [
-            "PicusJournal", "PicusJournalFleet", "PicusJournalTesting", "PicusJournalTestSupport", "PicusJournalFixtures",
+            "PicusJournal", "PicusJournalFleet", "PicusSandbox", "PicusJournalTesting", "PicusJournalTestSupport",
+            "PicusJournalFixtures",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
+            // docs/fleet.md's snippet compiles here (DocumentationSnippets+Fleet.swift).
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ],
         swiftSettings: swiftSettings
     ),

@@ -6,6 +6,7 @@ import PostgresNIO
 import NIOCore
 import Testing
 import PicusJournalTesting
+import PicusSandbox
 import PicusJournalFixtures
 import PicusJournalTestSupport
 
@@ -85,6 +86,15 @@ struct FleetTests {
     @Test func theSameQueryAnswersTheSameOnTheJournalAndTheFleet() async throws {
         let url = try await TestPostgres.freshDatabase()
         let seeded = try await agentJournal()
+        // An entry whose first attempt got a 503 and whose replay succeeded: found on any attempt only.
+        try await PicusSandbox.withRunning { sandbox in
+            await sandbox.addFault(SandboxFault(status: 503, count: 1, method: "POST", path: "/v1/simulations"))
+            let client = sandbox.client(on: seeded.journal)
+            let first = try await client.send(.post("/v1/simulations", json: #"{"simulation_name":"retried"}"#))
+            #expect(first.entry.state == .queued)
+            let replayed = try await ReplayEngine(client: client).drain(.init(entryID: first.entry.id, force: true))
+            #expect(replayed.succeeded.count == 1)
+        }
         #expect(try await ship(seeded, to: url, as: "only").status == 0)
         let store = try await FleetStore.connect(to: try FleetLocation(url), environment: TestPostgres.cliEnvironment)
         defer { Task { await store.close() } }
@@ -112,6 +122,20 @@ struct FleetTests {
         query = JournalQuery()
         query.errorCodes = ["1001"]
         queries.append(query)
+        // The same filters on any one attempt of an entry's history, not only its last.
+        let onAnyAttempt = queries.filter { !$0.statuses.isEmpty || !$0.errorCodes.isEmpty || $0.text != nil }.map {
+            var query = $0
+            query.anyAttempt = true
+            return query
+        }
+        queries += onAnyAttempt
+        var differs = false
+        for query in onAnyAttempt {
+            var last = query
+            last.anyAttempt = false
+            if try await seeded.journal.entries(matching: query).map(\.uuid) != seeded.journal.entries(matching: last).map(\.uuid) { differs = true }
+        }
+        #expect(differs, "the seeds have an entry whose earlier attempt matches where its last does not")
 
         for query in queries {
             let local = try await seeded.journal.entries(matching: query).map(\.uuid)
@@ -132,9 +156,13 @@ struct FleetTests {
         } while cursor != nil
         #expect(walked == (try await seeded.journal.entries(matching: JournalQuery(limit: nil)).map(\.uuid)))
 
-        for grouping in [nil, Statistics.Grouping.status, .path, .errorCode, .day] {
-            let local = try await seeded.journal.statistics(matching: JournalQuery(), by: grouping)
-            let fleet = try await store.statistics(matching: JournalQuery(), by: grouping)
+        var everyAttempt = JournalQuery()
+        everyAttempt.anyAttempt = true
+        for (grouping, query) in [nil, Statistics.Grouping.status, .path, .errorCode, .day].map({ ($0, JournalQuery()) })
+            + [(.status, everyAttempt), (.errorCode, everyAttempt)]
+        {
+            let local = try await seeded.journal.statistics(matching: query, by: grouping)
+            let fleet = try await store.statistics(matching: query, by: grouping)
             #expect(fleet.total == local.total)
             #expect(fleet.byState == local.byState)
             #expect(fleet.topErrors.map(\.message) == local.topErrors.map(\.message))

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// Every Swift snippet of the DocC articles is the text of code that compiles: an example package's
+/// Every Swift snippet of the README, `docs/` and the DocC articles is the text of code that compiles: an example package's
 /// file under `Examples/`, or `DocumentationSnippets.swift` in this target. A snippet edited in an
 /// article but not in its file (or the reverse) fails here.
 struct DocumentationSnippetTests {
@@ -35,7 +35,10 @@ struct DocumentationSnippetTests {
     /// The compiled sources, each file with every line's indentation removed relative to the block
     /// it may hold: compared line by line with trailing blank lines ignored.
     private static func sources() throws -> [String] {
-        var files = [root.appendingPathComponent("Tests/PicusJournalIntegrationTests/DocumentationSnippets.swift")]
+        var files = [
+            root.appendingPathComponent("Tests/PicusJournalIntegrationTests/DocumentationSnippets.swift"),
+            root.appendingPathComponent("Tests/PicusJournalFleetTests/DocumentationSnippets+Fleet.swift"),
+        ]
         let examples = root.appendingPathComponent("Examples")
         if let walk = FileManager.default.enumerator(at: examples, includingPropertiesForKeys: nil) {
             for case let url as URL in walk where url.pathExtension == "swift" && !url.path.contains("/.build") { files.append(url) }
@@ -57,20 +60,38 @@ struct DocumentationSnippetTests {
         return false
     }
 
-    @Test func everyArticleSnippetIsCompiledCode() throws {
-        let docc = Self.root.appendingPathComponent("Sources/PicusJournal/PicusJournal.docc")
-        let articles = try FileManager.default.contentsOfDirectory(atPath: docc.path).filter { $0.hasSuffix(".md") }
+    /// The Markdown files whose Swift snippets are held to code: the README, `docs/` and the DocC articles.
+    private static func documents() throws -> [URL] {
+        var documents = [root.appendingPathComponent("README.md")]
+        for folder in ["docs", "Sources/PicusJournal/PicusJournal.docc"] {
+            let url = root.appendingPathComponent(folder)
+            documents += try FileManager.default.contentsOfDirectory(atPath: url.path).filter { $0.hasSuffix(".md") }.sorted()
+                .map { url.appendingPathComponent($0) }
+        }
+        return documents
+    }
+
+    @Test func everySnippetIsCompiledCode() throws {
         let sources = try Self.sources()
-        var checked = 0
-        for article in articles {
-            let text = try String(contentsOf: docc.appendingPathComponent(article), encoding: .utf8)
+        var checked: [String: Int] = [:]
+        for document in try Self.documents() {
+            let text = try String(contentsOf: document, encoding: .utf8)
+            let name = document.path.replacingOccurrences(of: Self.root.path + "/", with: "")
             for block in Self.swiftBlocks(in: text) {
-                // A package manifest compiles only as a manifest: Examples/Agent/Package.swift is its real one.
-                if block.contains(".package(") { continue }
-                checked += 1
-                #expect(sources.contains { Self.contains($0, block) }, "\(article): a snippet no compiled file holds:\n\(block)")
+                checked[name, default: 0] += 1
+                // A manifest's snippet is found in an example's Package.swift, like any other.
+                #expect(sources.contains { Self.contains($0, block) }, "\(name): a snippet no compiled file holds:\n\(block)")
             }
         }
-        #expect(checked >= 10)
+        #expect(checked.values.reduce(0, +) >= 12)
+        #expect(checked["README.md", default: 0] >= 2, "the README's Library example and manifest are checked")
+    }
+
+    /// The README's Library example is an example's source file, whole.
+    @Test func theREADMEsLibraryExampleIsAnExampleFile() throws {
+        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        let agent = try String(contentsOf: Self.root.appendingPathComponent("Examples/Agent/Sources/Agent/Agent.swift"), encoding: .utf8)
+        let whole = agent.trimmingCharacters(in: .newlines)
+        #expect(Self.swiftBlocks(in: readme).contains { $0.trimmingCharacters(in: .newlines) == whole })
     }
 }

@@ -1,8 +1,9 @@
-// Every Swift code block of the DocC articles in Sources/PicusJournal/PicusJournal.docc, verbatim, each
+// Every Swift code block of the DocC articles in Sources/PicusJournal/PicusJournal.docc and of docs/, verbatim, each
 // the body of a private function that is never called: the test target compiles them against the real API.
 // The free names a snippet uses are its function's parameters; a line after a snippet (`_ = value`) only
-// keeps a value the snippet leaves unused from warning. Two blocks of LinkingIntoAnAgent.md are not here:
-// the package manifest, and `runAgent`, which is Examples/Agent/Sources/Agent/Agent.swift's.
+// keeps a value the snippet leaves unused from warning. The package manifest and `runAgent` are not here: they
+// are Examples/Agent's Package.swift and Sources/Agent/Agent.swift; docs/fleet.md's snippet is in the
+// fleet tests' DocumentationSnippets+Fleet.swift.
 
 import CoreMetrics
 import Foundation
@@ -11,7 +12,10 @@ import Hummingbird
 import Logging
 import NIOCore
 import PicusJournal
+import PicusJournalTesting
+import PicusSandbox
 import Prometheus
+import Testing
 import ServiceLifecycle
 import Tracing
 import UnixSignals
@@ -177,4 +181,38 @@ private func readRedactionSnippet() {
     var configuration = JournaledClient.Configuration()
     configuration.redaction = RedactionRules(headerNames: ["X-Customer-Pin"], jsonKeys: ["customer_pin"])
     _ = configuration
+}
+
+// docs/library.md: var configuration = JournaledClient.Configuration()
+private func libraryConfigurationSnippet() {
+    var configuration = JournaledClient.Configuration()
+    configuration.limits.timeout = .seconds(10)
+    configuration.observability.logger = Logger(label: "my-agent.picus")
+    _ = configuration
+}
+
+// docs/library.md: let engine = ReplayEngine(client: client, configuration: {
+private func libraryServiceGroupSnippet(client: JournaledClient, app: some Service, logger: Logger) async throws {
+    let engine = ReplayEngine(client: client, configuration: {
+        var configuration = ReplayEngine.Configuration()
+        configuration.observability.logger = logger
+        return configuration
+    }())
+    let group = ServiceGroup(services: [engine, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    try await group.run()
+}
+
+// docs/testing.md: let clock = ManualClock()
+private func testingAnAgentSnippet() async throws {
+    let clock = ManualClock()
+    let scratch = try TemporaryJournal(clock: clock)
+    try await PicusSandbox.withRunning { sandbox in
+        await sandbox.addFault(SandboxFault(status: 503, count: 1, path: "/v1/simulations", retryAfter: "60"))
+        let client = sandbox.client(on: scratch.journal)
+        let first = try await client.send(.post("/v1/simulations", json: #"{"simulation_name":"nightly"}"#))
+        #expect(first.entry.state == .queued)
+        clock.advance(by: .seconds(61))
+        let summary = try await ReplayEngine(client: client).drain()
+        #expect(summary.succeeded.count == 1)
+    }
 }
