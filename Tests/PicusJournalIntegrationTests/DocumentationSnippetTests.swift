@@ -38,6 +38,8 @@ struct DocumentationSnippetTests {
         var files = [
             root.appendingPathComponent("Tests/PicusJournalIntegrationTests/DocumentationSnippets.swift"),
             root.appendingPathComponent("Tests/PicusJournalFleetTests/DocumentationSnippets+Fleet.swift"),
+            // docs/testing.md shows this test's body: an agent's test, as it runs here.
+            root.appendingPathComponent("Tests/PicusJournalIntegrationTests/TestingLibraryTests.swift"),
         ]
         let examples = root.appendingPathComponent("Examples")
         if let walk = FileManager.default.enumerator(at: examples, includingPropertiesForKeys: nil) {

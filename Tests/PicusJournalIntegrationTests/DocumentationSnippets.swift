@@ -12,10 +12,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import PicusJournal
-import PicusJournalTesting
-import PicusSandbox
 import Prometheus
-import Testing
 import ServiceLifecycle
 import Tracing
 import UnixSignals
@@ -200,19 +197,4 @@ private func libraryServiceGroupSnippet(client: JournaledClient, app: some Servi
     }())
     let group = ServiceGroup(services: [engine, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     try await group.run()
-}
-
-// docs/testing.md: let clock = ManualClock()
-private func testingAnAgentSnippet() async throws {
-    let clock = ManualClock()
-    let scratch = try TemporaryJournal(clock: clock)
-    try await PicusSandbox.withRunning { sandbox in
-        await sandbox.addFault(SandboxFault(status: 503, count: 1, path: "/v1/simulations", retryAfter: "60"))
-        let client = sandbox.client(on: scratch.journal)
-        let first = try await client.send(.post("/v1/simulations", json: #"{"simulation_name":"nightly"}"#))
-        #expect(first.entry.state == .queued)
-        clock.advance(by: .seconds(61))
-        let summary = try await ReplayEngine(client: client).drain()
-        #expect(summary.succeeded.count == 1)
-    }
 }
